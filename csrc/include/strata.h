@@ -1,0 +1,12 @@
+/* strata.h -- the one public C API of Strata.  See docs/c-api.md. */
+#ifndef STRATA_H
+#define STRATA_H
+#include "strata/core.h"
+#include "strata/ops.h"
+#include "strata/atoms.h"
+#include "strata/io.h"
+#include "strata/neighbor.h"
+#include "strata/desc.h"
+#include "strata/entropy.h"
+#include "strata/crystal.h"
+#endif

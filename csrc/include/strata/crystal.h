@@ -1,0 +1,6 @@
+/* strata/crystal.h */
+#ifndef STRATA_CRYSTAL_H
+#define STRATA_CRYSTAL_H
+#include "core.h"
+
+#endif

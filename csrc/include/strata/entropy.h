@@ -1,0 +1,6 @@
+/* strata/entropy.h */
+#ifndef STRATA_ENTROPY_H
+#define STRATA_ENTROPY_H
+#include "core.h"
+
+#endif

@@ -1,0 +1,6 @@
+/* strata/neighbor.h */
+#ifndef STRATA_NEIGHBOR_H
+#define STRATA_NEIGHBOR_H
+#include "core.h"
+
+#endif
