@@ -7,8 +7,8 @@ CC       ?= cc
 OPT      ?= -O3 -march=native
 CFLAGS   ?= $(OPT) -g
 SAN      ?=
-ALLCFLAGS = -std=c11 -D_GNU_SOURCE -fPIC -fopenmp -Wall -Wextra -Wno-unused-parameter \
-            -Icsrc/include -Ibuild/gen $(shell pkg-config --cflags lua5.4 libxml-2.0) $(SAN) $(CFLAGS)
+ALLCFLAGS = -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -fopenmp -Wall -Wextra -Wno-unused-parameter \
+            -Icsrc/include -I$(B)/gen $(shell pkg-config --cflags lua5.4 libxml-2.0) $(SAN) $(CFLAGS)
 LIBDEPS   = -lopenblas $(shell pkg-config --libs libxml-2.0) -lz -lm -fopenmp
 LUALIBS   = $(shell pkg-config --libs lua5.4)
 B         = build
@@ -72,7 +72,15 @@ $(B)/bench/%: bench/%.c $(B)/libstrata.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) -o $@ $< $(B)/libstrata.a $(LIBDEPS)
 
-ctests: $(CTESTS)
+ctests: $(CTESTS) $(B)/tests/struct_sizes.txt
+
+# Sizes of every complete public struct as C sees them (checked against ffi.sizeof in tests/ffi).
+$(B)/tests/struct_sizes.txt: $(HEADERS) $(B)/libstrata.a
+	@mkdir -p $(dir $@)
+	@{ echo '#include "strata.h"'; echo '#include <stdio.h>'; echo 'int main(void) {'; \
+	   $(CC) -E -P -DST_FFI -Icsrc/include csrc/include/strata.h | grep -o '^} *st_[a-z_0-9]* *;' | \
+	   sed 's/^} *\(st_[a-z_0-9]*\) *;/printf("\1 %zu\\n", sizeof(\1));/'; echo 'return 0; }'; } > $(B)/gen/struct_sizes.c
+	@$(CC) $(ALLCFLAGS) -o $(B)/tests/struct_sizes $(B)/gen/struct_sizes.c && $(B)/tests/struct_sizes > $@
 
 test: deps
 	@$(MAKE) --no-print-directory all ctests

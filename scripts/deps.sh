@@ -3,7 +3,7 @@
 # print the exact command and fail.  Usage: scripts/deps.sh [extra packages...]
 set -euo pipefail
 pkgs=(build-essential pkg-config lua5.4 liblua5.4-dev luajit libluajit-5.1-dev libopenblas-dev
-      libxml2-dev zlib1g-dev libedit-dev lua-busted lammps-data libxgboost-dev "$@")
+      libxml2-dev zlib1g-dev libedit-dev lua-busted lua-dkjson lua-filesystem lammps-data libxgboost-dev "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

@@ -49,7 +49,7 @@ echo "== Lua specs (busted inside bin/strata)"
 if ls tests/lua/*_spec.lua >/dev/null 2>&1; then
   for s in tests/lua/*_spec.lua; do
     [ -n "$filter" ] && [[ "$s" != *$filter* ]] && continue
-    run_suite "lua/$(basename "$s" .lua)" bin/strata tests/busted.lua -o TAP "$s"
+    run_suite "lua/$(basename "$s" .lua)" bin/strata tests/run_busted.lua -o TAP "$s"
   done
 fi
 
@@ -57,7 +57,7 @@ echo "== FFI specs (busted under luajit)"
 if ls tests/ffi/*_spec.lua >/dev/null 2>&1; then
   for s in tests/ffi/*_spec.lua; do
     [ -n "$filter" ] && [[ "$s" != *$filter* ]] && continue
-    run_suite "ffi/$(basename "$s" .lua)" env STRATA_BUILD="$B" luajit tests/busted.lua -o TAP "$s"
+    run_suite "ffi/$(basename "$s" .lua)" env STRATA_BUILD="$B" luajit tests/run_busted.lua -o TAP "$s"
   done
 fi
 

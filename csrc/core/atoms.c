@@ -28,7 +28,10 @@ struct st_atoms {
     int narr, caparr;
     info_t *info;
     int ninfo, capinfo;
+    uint64_t gen;
 };
+
+uint64_t st_atoms_generation(const st_atoms *a) { return a->gen; }
 
 static size_t kind_size(int kind) { return kind == ST_KIND_REAL ? sizeof(double) : kind == ST_KIND_STRING ? sizeof(char *) : sizeof(int32_t); }
 
@@ -159,6 +162,7 @@ int st_atoms_resize(st_ctx *ctx, st_atoms *a, int64_t n)
     a->pos = pos;
     a->num = num;
     a->n = n;
+    a->gen++;
     return ST_OK;
 }
 
@@ -201,6 +205,7 @@ int st_atoms_array_add(st_ctx *ctx, st_atoms *a, const char *name, int kind, int
         idx = a->narr++;
     } else {
         free_array(&a->arr[idx], a->n);
+        a->gen++;
     }
     a->arr[idx] = (array_t){nm, kind, ncols, d};
     return idx;
@@ -244,6 +249,7 @@ int st_atoms_array_remove(st_atoms *a, const char *name)
     free_array(&a->arr[i], a->n);
     memmove(&a->arr[i], &a->arr[i + 1], (size_t)(a->narr - i - 1) * sizeof *a->arr);
     a->narr--;
+    a->gen++;
     return 1;
 }
 

@@ -3,6 +3,7 @@
 #define STRATA_H
 #include "strata/core.h"
 #include "strata/ops.h"
+#include "strata/npy.h"
 #include "strata/atoms.h"
 #include "strata/io.h"
 #include "strata/neighbor.h"

@@ -24,6 +24,9 @@ ST_API int32_t *st_atoms_pbc(st_atoms *a);            /* [3] */
 ST_API int st_atoms_has_cell(const st_atoms *a);      /* any cell entry nonzero */
 /* Resize to n atoms (keeps the first min(n, old) rows of everything; new rows zero). */
 ST_API int st_atoms_resize(st_ctx *ctx, st_atoms *a, int64_t n);
+/* Incremented whenever memory returned by an accessor may have moved or been freed (resize,
+ * array replaced or removed).  Bindings use it to refuse stale views instead of crashing. */
+ST_API uint64_t st_atoms_generation(const st_atoms *a);
 
 /* Per-atom arrays ("forces", "velocities", "charges", "masses", ...).  Positions and numbers are
  * not in this list.  REAL data is double, INT and BOOL data is int32_t, STRING has no data
