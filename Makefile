@@ -83,7 +83,7 @@ $(B)/tests/struct_sizes.txt: $(HEADERS) $(B)/libstrata.a
 	@$(CC) $(ALLCFLAGS) -o $(B)/tests/struct_sizes $(B)/gen/struct_sizes.c && $(B)/tests/struct_sizes > $@
 
 test: deps
-	@$(MAKE) --no-print-directory all ctests
+	@$(MAKE) --no-print-directory -j2 all ctests
 	@tests/run.sh
 
 bench: deps

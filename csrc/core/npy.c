@@ -364,7 +364,7 @@ static void gather_init(gather *g, const st_view *v)
     g->v = v;
     g->es = st_dtype_size(v->dtype);
     g->p = v->data;
-    g->left = st_view_numel(v);
+    g->left = data_bytes(v->shape, v->ndim, 1);   /* numel; the view was checked */
 }
 
 static inline void copy_elems(char *dst, const char *src, int64_t n, int64_t sbytes, size_t es)
@@ -377,35 +377,72 @@ static inline void copy_elems(char *dst, const char *src, int64_t n, int64_t sby
     }
 }
 
+/* Axis k has just run past its end: rewind it and step the outer axes (odometer carry). */
+static void carry(gather *g, int k)
+{
+    const st_view *v = g->v;
+    g->p -= v->shape[k] * v->strides[k] * (int64_t)g->es;
+    g->idx[k] = 0;
+    for (int j = k - 1; j >= 0; j--) {
+        int64_t sj = v->strides[j] * (int64_t)g->es;
+        g->p += sj;
+        if (++g->idx[j] < v->shape[j]) break;
+        g->p -= v->shape[j] * sj;
+        g->idx[j] = 0;
+    }
+}
+
+/* Copy `rows` whole rows of length L (row stride rs, element stride cs, in bytes) in tiles of
+ * TILE columns, so that when cs is large (a transposed matrix, a Fortran-order file) the TILE
+ * source cache lines of a tile are reused across rows instead of missed on every element. */
+enum { TILE = 32, TILE_ROWS = 64 };
+static void copy_tile_rows(char *dst, const char *src, int64_t rows, int64_t L, int64_t rs,
+                           int64_t cs, size_t es)
+{
+    for (int64_t j0 = 0; j0 < L; j0 += TILE) {
+        int64_t j1 = j0 + TILE < L ? j0 + TILE : L;
+        for (int64_t i = 0; i < rows; i++)
+            copy_elems(dst + (i * L + j0) * (int64_t)es, src + i * rs + j0 * cs, j1 - j0, cs, es);
+    }
+}
+
 /* Copy up to max elements into dst; returns the number copied (0 when done). */
 static int64_t gather_next(gather *g, char *dst, int64_t max)
 {
     const st_view *v = g->v;
+    const int64_t es = (int64_t)g->es;
     int64_t done = 0;
     if (v->ndim == 0) {
         if (g->left > 0 && max > 0) { memcpy(dst, g->p, g->es); g->left = 0; return 1; }
         return 0;
     }
     int last = v->ndim - 1;
-    int64_t sl = v->strides[last] * (int64_t)g->es;
+    int64_t L = v->shape[last], sl = v->strides[last] * es;
     while (g->left > 0 && done < max) {
-        int64_t n = v->shape[last] - g->idx[last];
+        if (last > 0 && g->idx[last] == 0 && sl != es && L >= TILE) {
+            /* several whole rows along axis last-1: tiled copy */
+            int64_t rows = v->shape[last - 1] - g->idx[last - 1], room = (max - done) / L;
+            if (rows > room) rows = room;
+            if (rows > TILE_ROWS) rows = TILE_ROWS;
+            if (rows >= 2) {
+                int64_t rs = v->strides[last - 1] * es;
+                copy_tile_rows(dst + done * es, g->p, rows, L, rs, sl, g->es);
+                done += rows * L;
+                g->left -= rows * L;
+                g->idx[last - 1] += rows;
+                g->p += rows * rs;
+                if (g->idx[last - 1] == v->shape[last - 1]) carry(g, last - 1);
+                continue;
+            }
+        }
+        int64_t n = L - g->idx[last];
         if (n > max - done) n = max - done;
-        copy_elems(dst + done * (int64_t)g->es, g->p, n, sl, g->es);
+        copy_elems(dst + done * es, g->p, n, sl, g->es);
         done += n;
         g->left -= n;
         g->idx[last] += n;
         g->p += n * sl;
-        if (g->idx[last] < v->shape[last]) continue;
-        g->p -= v->shape[last] * sl;   /* odometer carry into the outer axes */
-        g->idx[last] = 0;
-        for (int k = last - 1; k >= 0; k--) {
-            int64_t sk = v->strides[k] * (int64_t)g->es;
-            g->p += sk;
-            if (++g->idx[k] < v->shape[k]) break;
-            g->p -= v->shape[k] * sk;
-            g->idx[k] = 0;
-        }
+        if (g->idx[last] == L) carry(g, last);
     }
     return done;
 }
@@ -511,18 +548,20 @@ static const char *descr_of(int dtype)
     return NATIVE == '<' ? le[dtype] : be[dtype];
 }
 
-/* Build magic + length + padded header into buf (HEADER_CAP bytes); returns its length. */
+/* Build magic + length + padded header into buf (HEADER_CAP bytes); returns its length, 0 if it
+ * would not fit (impossible for a checked view: 8 dims of 19 digits need about 250 bytes). */
 static size_t build_header(const st_view *v, char *buf)
 {
     char d[HEADER_CAP], sh[256];
     format_shape(v->shape, v->ndim, sh, sizeof sh);
     int n = snprintf(d, sizeof d, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
                      descr_of(v->dtype), sh);
-    if (v->ndim > 0) {   /* numpy >= 1.24: spare room for the first axis to grow in place */
+    if (v->ndim > 0 && n >= 0) {   /* numpy >= 1.24: spare room for axis 0 to grow in place */
         char dig[32];
         int nd = snprintf(dig, sizeof dig, "%lld", (long long)v->shape[0]);
-        for (int i = nd; i < GROWTH_DIGITS; i++) d[n++] = ' ';
+        n += nd > 0 && nd < GROWTH_DIGITS ? GROWTH_DIGITS - nd : 0;
     }
+    if (n < 0 || n > HEADER_CAP - ARRAY_ALIGN - 16) return 0;   /* not with <= 8 dims */
     /* Version 1.0 unless the length does not fit 16 bits (cannot happen with <= 8 dims; kept so
      * the rule stays visible).  numpy pads with ARRAY_ALIGN - (total % ARRAY_ALIGN) spaces before
      * the '\n', i.e. a full 64 when the total is already aligned. */
@@ -536,8 +575,8 @@ static size_t build_header(const st_view *v, char *buf)
     buf[8] = (char)(hlen & 0xff);
     buf[9] = (char)(hlen >> 8 & 0xff);
     if (!v1) { buf[10] = (char)(hlen >> 16 & 0xff); buf[11] = (char)(hlen >> 24 & 0xff); }
-    memcpy(buf + pre, d, (size_t)n);
-    memset(buf + pre + n, ' ', (size_t)pad);
+    memset(buf + pre, ' ', (size_t)(n + pad));   /* growth room and alignment are both spaces */
+    memcpy(buf + pre, d, strlen(d));
     buf[pre + hlen - 1] = '\n';
     return (size_t)(pre + hlen);
 }
@@ -545,17 +584,19 @@ static size_t build_header(const st_view *v, char *buf)
 int64_t st__npy_encoded_size(const st_view *v)
 {
     char h[HEADER_CAP];
-    return (int64_t)build_header(v, h) + data_bytes(v->shape, v->ndim, st_dtype_size(v->dtype));
+    size_t hl = build_header(v, h);
+    return hl ? (int64_t)hl + data_bytes(v->shape, v->ndim, st_dtype_size(v->dtype)) : -1;
 }
 
 int st__npy_write_io(st__npy_io *io, const st_view *v)
 {
     char h[HEADER_CAP];
     size_t hl = build_header(v, h), es = st_dtype_size(v->dtype);
+    if (!hl) return st_fail(io->ctx, ST_ERR_INTERNAL, "%s: .npy header does not fit", io->where);
     int rc = io->write(io, h, hl);
     if (rc) return rc;
-    int64_t numel = st_view_numel(v), nb = numel * (int64_t)es;
-    if (numel == 0) return ST_OK;
+    int64_t nb = data_bytes(v->shape, v->ndim, es);   /* zero-aware: (huge, 0) is empty */
+    if (nb <= 0) return ST_OK;
     if (st_view_is_contiguous(v)) {   /* straight from the caller's memory */
         for (int64_t done = 0; done < nb;) {
             if ((rc = st_check_interrupt(io->ctx, io->where))) return rc;

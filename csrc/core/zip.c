@@ -632,6 +632,8 @@ int st_npz_writer_add(st_ctx *ctx, st_npz_writer *w, const char *name, const st_
         if (!e) rc = st_fail(ctx, ST_ERR_NOMEM, "%s: out of memory", where);
         else { w->e = e; w->cap = cap; }
     }
+    if (!rc && st__npy_encoded_size(v) < 0)
+        rc = st_fail(ctx, ST_ERR_INTERNAL, "%s: .npy header does not fit", where);
     if (rc) { free(full); return rc; }
 
     int64_t usize = st__npy_encoded_size(v), lho = (int64_t)ftello(w->fp);

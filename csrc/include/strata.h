@@ -10,4 +10,5 @@
 #include "strata/desc.h"
 #include "strata/entropy.h"
 #include "strata/crystal.h"
+#include "strata/md.h"
 #endif

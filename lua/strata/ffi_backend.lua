@@ -671,4 +671,8 @@ function M.version() return ffi.string(C.st_version()) end
 function M.abi_version() return C.st_abi_version() end
 function M.set_progress(on) C.st_ctx_set_progress(ctx, nil, nil) end  -- no C-side printer under FFI
 
+-- Kernel bindings (neighbour lists, descriptors, entropy, ...) live in their own file.
+M._private = {ctx = ctx, fail = fail, check = check, box_of = box_of, DT = DT, DTNAME = DTNAME}
+require "strata.ffi_kernels" (M)
+
 return M
