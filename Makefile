@@ -9,11 +9,11 @@ CFLAGS   ?= $(OPT) -g
 SAN      ?=
 ALLCFLAGS = -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -fopenmp -Wall -Wextra -Wno-unused-parameter \
             -Icsrc/include -I$(B)/gen $(shell pkg-config --cflags lua5.4 libxml-2.0) $(SAN) $(CFLAGS)
-LIBDEPS   = -lopenblas $(shell pkg-config --libs libxml-2.0) -lz -lm -fopenmp
+LIBDEPS   = -lopenblas -lxgboost $(shell pkg-config --libs libxml-2.0) -lz -lm -fopenmp
 LUALIBS   = $(shell pkg-config --libs lua5.4)
 B         = build
 
-MODULES  = core io geom desc entropy crystal md
+MODULES  = core io geom desc entropy crystal md ml
 LIB_SRC  = $(foreach m,$(MODULES),$(wildcard csrc/$(m)/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(B)/%.o)
 LUA_SRC  = $(wildcard csrc/lua/*.c)
@@ -26,7 +26,7 @@ CTESTS   = $(CTEST_SRC:tests/c/%.c=$(B)/tests/%)
 BENCH_SRC = $(wildcard bench/*.c)
 BENCHES  = $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
-.PHONY: all deps test bench asan fuzz install clean ctests
+.PHONY: all deps test bench asan fuzz install clean ctests demo
 all: $(B)/libstrata.a $(B)/libstrata.so $(B)/lua/strata/core.so bin/strata $(B)/lua/strata/cdef.lua
 
 deps:
@@ -85,6 +85,11 @@ $(B)/tests/struct_sizes.txt: $(HEADERS) $(B)/libstrata.a
 test: deps
 	@$(MAKE) --no-print-directory -j2 all ctests
 	@tests/run.sh
+
+# The README's main job: a tour of the entropy recipes on structures Strata generates itself.
+demo: deps
+	@$(MAKE) --no-print-directory -j2 all
+	@bin/strata tour --out strata-tour
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCHES)

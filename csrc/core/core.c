@@ -175,10 +175,18 @@ int st_dtype_from_name(const char *name)
     return -1;
 }
 
+/* Element count; 0 if any extent is 0, INT64_MAX if the product overflows (callers treat that
+ * as "too large"), so a shape like (1e12, 1e12, 0) is simply empty. */
 int64_t st_view_numel(const st_view *v)
 {
     int64_t n = 1;
-    for (int i = 0; i < v->ndim; i++) n *= v->shape[i];
+    for (int i = 0; i < v->ndim; i++)
+        if (v->shape[i] == 0) return 0;
+    for (int i = 0; i < v->ndim; i++) {
+        if (v->shape[i] < 0) return 0;
+        if (n > INT64_MAX / v->shape[i]) return INT64_MAX;
+        n *= v->shape[i];
+    }
     return n;
 }
 
@@ -197,6 +205,6 @@ void st_view_set_contiguous(st_view *v)
     int64_t s = 1;
     for (int i = v->ndim - 1; i >= 0; i--) {
         v->strides[i] = s;
-        s *= v->shape[i];
+        if (v->shape[i] > 0 && s <= INT64_MAX / v->shape[i]) s *= v->shape[i];
     }
 }

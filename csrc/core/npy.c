@@ -5,10 +5,11 @@
  * Format (numpy.lib.format docs, NEP 1): 6 bytes "\x93NUMPY", major and minor version bytes, a
  * little-endian header length (uint16 in 1.0, uint32 in 2.0 and 3.0), then the header: a Python
  * literal dict {'descr': <dtype str>, 'fortran_order': <bool>, 'shape': <tuple of ints>} padded
- * with spaces and ended by '\n' (3.0 only allows UTF-8 in it), then the raw data.  NumPy pads the
- * header so the data start at a multiple of 64 bytes (ARRAY_ALIGN) and, since 1.24, first leaves
- * 21 - len(repr(shape[0])) spare spaces (GROWTH_AXIS_MAX_DIGITS) so the array can be grown in place.
- * We write the same bytes, so our files are byte-identical to np.save's for the same array.
+ * with spaces and ended by '\n' (latin-1 text in 1.0/2.0, UTF-8 allowed in 3.0), then the raw
+ * data.  NumPy pads the header so the data start at a multiple of 64 bytes (ARRAY_ALIGN) and
+ * (1.24 does; older releases did not) first leaves 21 - len(repr(shape[0])) spare spaces
+ * (GROWTH_AXIS_MAX_DIGITS) so the array can be grown in place.  We write the same bytes, so our
+ * files are byte-identical to NumPy 1.24's np.save for the same array (checked by the tests).
  *
  * Does not: read structured, string, complex, object (pickled) or other dtypes (ST_ERR_FORMAT
  * naming the descr); write Fortran order or foreign byte order; memory-map. */
@@ -43,7 +44,7 @@ enum {
     MAGIC_LEN = 8,                   /* "\x93NUMPY" + major + minor */
     ARRAY_ALIGN = 64,                /* numpy.lib.format.ARRAY_ALIGN */
     GROWTH_DIGITS = 21,              /* numpy.lib.format.GROWTH_AXIS_MAX_DIGITS (numpy >= 1.24) */
-    MAX_HEADER = 1 << 20,            /* we refuse longer headers (numpy's own limit is 10000) */
+    MAX_HEADER = 1 << 20,            /* longer headers are refused (np.load's default is 10000) */
     HEADER_CAP = 512                 /* room for any header we write: 8 dims of 19 digits */
 };
 static const size_t CHUNK = (size_t)16 << 20;   /* bytes per read/write between interrupt polls */
@@ -111,7 +112,7 @@ static int parse_str(lit *L, const char *field, char *out, size_t cap)
     return ST_OK;
 }
 
-/* Skip one Python literal (string, bracketed structure or bare word) and return its extent; used
+/* Skip one Python literal (string, bracketed structure or bare word), leaving L->p after it; used
  * to quote a non-string descr (a structured dtype list) in the error message. */
 static void skip_value(lit *L)
 {
@@ -131,6 +132,7 @@ static void skip_value(lit *L)
         } else if (c == ',' && depth == 0) return;
         L->p++;
     }
+    if (L->p > L->end) L->p = L->end;   /* a trailing backslash stepped over the end */
 }
 
 /* Map a descr string to a dtype.  '|b1' (bool) reads as ST_U8: numpy stores False/True as 0/1. */

@@ -298,6 +298,15 @@ typedef struct mstream {
     unsigned char in[1 << 16];
 } mstream;
 
+/* The file ended (or failed) inside data that open-time checks said were there: it changed. */
+static int short_read(st_ctx *ctx, mstream *m)
+{
+    if (ferror(m->z->fp))
+        return st_fail(ctx, ST_ERR_IO, "%s: read error: %s", m->where, strerror(errno));
+    return st_fail(ctx, ST_ERR_PARSE, "%s: unexpected end of file (was the archive truncated "
+                   "while open?)", m->where);
+}
+
 static int member_read(st__npy_io *io, void *buf, size_t n)
 {
     mstream *m = io->ud;
@@ -305,8 +314,7 @@ static int member_read(st__npy_io *io, void *buf, size_t n)
         return st_fail(io->ctx, ST_ERR_PARSE, "%s: unexpected end of the member at byte %lld "
                        "(truncated?)", m->where, (long long)m->e->usize);
     if (m->e->method == METHOD_STORED) {
-        if (fread(buf, 1, n, m->z->fp) != n)
-            return st_fail(io->ctx, ST_ERR_IO, "%s: read error: %s", m->where, strerror(errno));
+        if (fread(buf, 1, n, m->z->fp) != n) return short_read(io->ctx, m);
         m->cleft -= (int64_t)n;
     } else {
         unsigned char *o = buf;
@@ -318,9 +326,7 @@ static int member_read(st__npy_io *io, void *buf, size_t n)
             while (m->zs.avail_out > 0) {
                 if (m->zs.avail_in == 0 && m->cleft > 0) {
                     size_t k = m->cleft < (int64_t)sizeof m->in ? (size_t)m->cleft : sizeof m->in;
-                    if (fread(m->in, 1, k, m->z->fp) != k)
-                        return st_fail(io->ctx, ST_ERR_IO, "%s: read error: %s", m->where,
-                                       strerror(errno));
+                    if (fread(m->in, 1, k, m->z->fp) != k) return short_read(io->ctx, m);
                     m->cleft -= (int64_t)k;
                     m->zs.next_in = m->in;
                     m->zs.avail_in = (uInt)k;
@@ -433,8 +439,7 @@ static int member_finish(st__npy_io *io)
         for (;;) {
             if (m->zs.avail_in == 0 && m->cleft > 0) {
                 size_t k = m->cleft < (int64_t)sizeof m->in ? (size_t)m->cleft : sizeof m->in;
-                if (fread(m->in, 1, k, m->z->fp) != k)
-                    return st_fail(io->ctx, ST_ERR_IO, "%s: read error: %s", m->where, strerror(errno));
+                if (fread(m->in, 1, k, m->z->fp) != k) return short_read(io->ctx, m);
                 m->cleft -= (int64_t)k;
                 m->zs.next_in = m->in;
                 m->zs.avail_in = (uInt)k;
@@ -589,7 +594,6 @@ int st_npz_writer_open(st_ctx *ctx, const char *path, int compress, st_npz_write
     } else {
         w->dosdate = 1 << 5 | 1;   /* 1980-01-01 */
     }
-    w->compress = compress;
     *out = w;
     return ST_OK;
 }

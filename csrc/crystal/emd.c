@@ -8,7 +8,7 @@
  * Solver: the primal network simplex on the bipartite graph (Ahuja, Magnanti & Orlin, "Network
  * Flows", 1993, ch. 11, "AMO" below), in double precision with no rounding of weights or costs:
  *   - an artificial root joined to every node (supply i -> root, root -> demand j) gives the
- *     first basis; its arcs cost M = 2 max C, enough that any flow left on two of them
+ *     first basis; its arcs cost M = 2 max |C|, enough that any flow left on two of them
  *     (2M > C_ij) is beaten by the direct arc, so they are never priced again;
  *   - the basis is a spanning tree kept as parent / pred-arc plus child lists (first child,
  *     siblings); potentials satisfy c_ij - pi_i + pi_j = 0 on tree arcs (AMO's convention);
@@ -287,8 +287,8 @@ static int ns_solve(ns_work *w, int32_t n1, const double *a, int32_t n2, const d
     w->E = (int64_t)n1 * n2;
     w->c = c;
     double maxc = 0;
-    for (int64_t e = 0; e < w->E; e++) maxc = c[e] > maxc ? c[e] : maxc;
-    double M = maxc > 0 ? 2 * maxc : 1;   /* > maxc / 2 suffices, see the header comment */
+    for (int64_t e = 0; e < w->E; e++) maxc = fabs(c[e]) > maxc ? fabs(c[e]) : maxc;
+    double M = maxc > 0 ? 2 * maxc : 1;   /* > max c / 2 suffices, see the header comment */
     w->eps = 1e-12 * M;
     w->block = (int64_t)ceil(sqrt((double)w->E));
     if (w->block < 32) w->block = w->E < 32 ? w->E : 32;
@@ -304,6 +304,8 @@ static int ns_solve(ns_work *w, int32_t n1, const double *a, int32_t n2, const d
         int rcode = ns_pivot(w, e, rc);
         if (rcode) return rcode;
         if (++piv > maxpiv) return ST_ERR_NUMERIC;
+        /* a single large problem (thousands of rows) runs for seconds: poll now and then */
+        if ((piv & 4095) == 0 && st_interrupt_pending()) return ST_ERR_INTERRUPTED;
     }
     double v = 0;
     for (int32_t x = 0; x < N; x++)
@@ -399,6 +401,7 @@ static int check_weights(st_ctx *ctx, const char *where, const char *name, int64
 static int solver_status(st_ctx *ctx, const char *where, int rc)
 {
     if (rc == ST_ERR_NOMEM) return st_fail(ctx, rc, "%s: out of memory", where);
+    if (rc == ST_ERR_INTERRUPTED) return st_fail(ctx, rc, "%s: interrupted", where);
     if (rc == ST_ERR_NUMERIC)
         return st_fail(ctx, rc, "%s: network simplex exceeded its pivot limit", where);
     return st_fail(ctx, rc, "%s: network simplex found no blocking arc (a bug)", where);
@@ -605,7 +608,7 @@ static int pdd_pairs(st_ctx *ctx, const char *where, int sym, int64_t na, const 
                              ob[j + 1] - ob[j], nb_w + ob[j], rbb + ob[j] * k, &d);
             if (r) {
 #pragma omp critical(crystal_pdd_err)
-                if (err == ST_OK) { err = r; err_pair = p; }
+                if (err == ST_OK && r != ST_ERR_INTERRUPTED) { err = r; err_pair = p; }
 #pragma omp atomic write
                 stop = 1;
                 continue;

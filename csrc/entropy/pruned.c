@@ -22,8 +22,12 @@
  * down at the end.  There the bound must also hold for the column side, whose lower bound is the
  * node's own S >= max(1, |R| exp(-4 a r_R^2)).
  *
- * Memory: packed copies (n + m) d doubles, trees O((n + m)/leaf * d), per thread O(leaf * nb).
- * Not done here: a dual-tree walk (the query side is one leaf at a time), float32 distances.
+ * FAST (ST_ENTROPY_FAST) is APPROX with float32 panels and the float32 tile of tile32.c; its
+ * extra rounding error is bounded in tile32.c and reported through J->rounding_bound.
+ *
+ * Memory: packed copies (n + m) d doubles (floats for FAST), trees O((n + m)/leaf * d) (node
+ * centroids), per thread O(leaf * nb); self sums add n * nb doubles.
+ * Not done here: a dual-tree walk (the query side is one leaf at a time).
  */
 #include "entropy_impl.h"
 #include <math.h>

@@ -31,10 +31,16 @@
  * over a run about n |S_final| kernel terms plus the evaluations.  Memory: O(n) doubles plus a
  * packed copy of the picked rows.
  *
+ * Kernel sums: small blocks (queries x set x columns <= 1e7, e.g. a candidate frame against a few
+ * thousand picked rows) are summed here directly, single-threaded, from exact differences with a
+ * running log-sum-exp (finite logs even where every term underflows); larger blocks go to the
+ * public st_entropy_log_kernel_sums (threaded, pruned; accuracy in docs/entropy.md).  A run makes
+ * many small sums, and starting a parallel region for each costs more than the sum itself on a
+ * busy machine.  An explicit opts.kernel->method (not AUTO) sends every block to the engine.
+ *
  * Does not: select single environments (frames are the unit a user keeps or drops), weight frames
  * by cost, start from an existing training set, or give any optimality guarantee beyond greedy
- * (entropy is not submodular in general).  Kernel sums go through the public
- * st_entropy_log_kernel_sums, so their accuracy is the one documented in docs/entropy.md.
+ * (entropy is not submodular in general).
  */
 #include "../core/internal.h"
 #include <math.h>
@@ -112,10 +118,57 @@ static void work_free(work *w)
     free(w->pd); free(w->pref); free(w->bucket_of); free(w->bsize); free(w->bframes); free(w->boff);
 }
 
+/* Blocks up to this many (query, reference, column) triples are summed directly. */
+#define DIRECT_MAX 1e7
+
+/* out[i] = ln sum_j exp(-a |q_i - x_j|^2) for nq queries against nx rows (d columns), direct:
+ * exact differences, running log-sum-exp shifted by the nearest squared distance so far. */
+static void direct_log_sums(const double *q, int64_t nq, int64_t ldq, const double *x, int64_t nx,
+                            int64_t ldx, int64_t d, double a, double *out)
+{
+    for (int64_t i = 0; i < nq; i++) {
+        const double *qi = q + i * ldq;
+        double m = INFINITY, s = 0;
+        for (int64_t j = 0; j < nx; j++) {
+            const double *xj = x + j * ldx;
+            double d2 = 0;
+            for (int64_t c = 0; c < d; c++) {
+                double t = qi[c] - xj[c];
+                d2 += t * t;
+            }
+            if (d2 < m) {
+                s = (m == INFINITY ? 0 : s * exp(-a * (m - d2))) + 1;
+                m = d2;
+            } else {
+                s += exp(-a * (d2 - m));
+            }
+        }
+        out[i] = -a * m + log(s);
+    }
+}
+
 /* Pass an inner call's failure on to the caller's context. */
 static int pass_on(st_ctx *ctx, st_ctx *inner, int rc)
 {
     return st_fail(ctx, rc, "%s: %s", FN, st_ctx_message(inner));
+}
+
+/* ln sums of queries q (nq rows; q == NULL: the set itself) against the set x (nx rows): directly
+ * when the block is small and the caller left the method on AUTO, else through the engine. */
+static int log_sums(st_ctx *ctx, st_ctx *inner, const st_entropy_opts *kopt, const double *x,
+                    int64_t nx, int64_t ldx, const double *q, int64_t nq, int64_t ldq, int64_t d,
+                    double h, double *out)
+{
+    int direct = (!kopt || kopt->method == ST_ENTROPY_AUTO) &&
+                 (double)(q ? nq : nx) * (double)nx * (double)d <= DIRECT_MAX;
+    if (direct) {
+        if (q) direct_log_sums(q, nq, ldq, x, nx, ldx, d, 1 / (2 * h * h), out);
+        else direct_log_sums(x, nx, ldx, x, nx, ldx, d, 1 / (2 * h * h), out);
+        return ST_OK;
+    }
+    int rc = st_entropy_log_kernel_sums(inner, x, nx, d, ldx, q, q ? nq : 0, q ? d : 0, q ? ldq : 0,
+                                        &h, 1, kopt, out);
+    return rc ? pass_on(ctx, inner, rc) : ST_OK;
 }
 
 int st_entropy_select_frames(st_ctx *ctx, const double *x, int64_t n, int64_t d, int64_t ldx,
@@ -235,10 +288,8 @@ int st_entropy_select_frames(st_ctx *ctx, const double *x, int64_t n, int64_t d,
     for (int64_t f = 0; f < nframes && rc == ST_OK; f++) {
         const double *xf = x + offsets[f] * ldx;
         int64_t m = offsets[f + 1] - offsets[f];
-        rc = st_entropy_log_kernel_sums(w.inner, xf, m, d, ldx, NULL, 0, 0, 0, &h, 1, kopt,
-                                        w.lsf + offsets[f]);
-        if (rc) rc = pass_on(ctx, w.inner, rc);
-        else if ((f & 255) == 255) rc = st_check_interrupt(ctx, FN);
+        rc = log_sums(ctx, w.inner, kopt, xf, m, ldx, NULL, 0, 0, d, h, w.lsf + offsets[f]);
+        if (rc == ST_OK && (f & 255) == 255) rc = st_check_interrupt(ctx, FN);
     }
     for (size_t i = 0; i < N; i++) w.LS[i] = -INFINITY;
 
@@ -250,8 +301,7 @@ int st_entropy_select_frames(st_ctx *ctx, const double *x, int64_t n, int64_t d,
         for (int64_t i = 0; i < NS; i++) kadd(&ks, w.lnp[i]);
         double sumS = ks.s;
         int64_t nc = 0;
-        #pragma omp parallel for schedule(static) num_threads(st_threads())
-        for (int64_t f = 0; f < nframes; f++) {
+        for (int64_t f = 0; f < nframes; f++) {   /* O(n): serial, cheaper than a region */
             if (w.picked[f]) continue;
             kahan k = {0, 0}, c = {0, 0};
             for (int64_t y = offsets[f]; y < offsets[f + 1]; y++) {
@@ -304,9 +354,9 @@ int st_entropy_select_frames(st_ctx *ctx, const double *x, int64_t n, int64_t d,
             if (NS == 0) {
                 Hf = w.cands[c].key;                    /* no picked rows: the bound is exact */
             } else {
-                rc = st_entropy_log_kernel_sums(w.inner, x + offsets[f] * ldx, m, d, ldx, w.XS, NS,
-                                                d, d, &h, 1, kopt, w.lnc);
-                if (rc) { rc = pass_on(ctx, w.inner, rc); break; }
+                rc = log_sums(ctx, w.inner, kopt, x + offsets[f] * ldx, m, ldx, w.XS, NS, d, d, h,
+                              w.lnc);
+                if (rc) break;
                 kahan k = {0, 0};
                 for (int64_t i = 0; i < NS; i++) kadd(&k, lae(w.lnp[i], w.lnc[i]));
                 Hf = log(tot) - (k.s + w.Tnew[f]) / tot;
@@ -340,9 +390,9 @@ int st_entropy_select_frames(st_ctx *ctx, const double *x, int64_t n, int64_t d,
         /* ln s_S(y) += the new frame's sums, for every row (picked rows too: cheaper than
          * gathering the others, and harmless). */
         if (s + 1 < nselect) {
-            rc = st_entropy_log_kernel_sums(w.inner, x + offsets[best] * ldx, m, d, ldx, x, n, d,
-                                            ldx, &h, 1, kopt, w.tmp);
-            if (rc) { rc = pass_on(ctx, w.inner, rc); break; }
+            rc = log_sums(ctx, w.inner, kopt, x + offsets[best] * ldx, m, ldx, x, n, ldx, d, h,
+                          w.tmp);
+            if (rc) break;
             for (size_t i = 0; i < N; i++) w.LS[i] = lae(w.LS[i], w.tmp[i]);
         }
         st_progress(ctx, "entropy: select frames", (double)(s + 1), (double)nselect);

@@ -11,4 +11,5 @@
 #include "strata/entropy.h"
 #include "strata/crystal.h"
 #include "strata/md.h"
+#include "strata/ml.h"
 #endif

@@ -1,19 +1,20 @@
 /* integrate.c -- one MD step for each ensemble.
  *
  * NVE: velocity Verlet (Swope, Andersen, Berens & Wilson, JCP 76, 637 (1982)).
- * Langevin: BAOAB (Leimkuhler & Matthews, AMRX 2013, 34-56, Eq. 2.5): half kick, half drift, exact
+ * Langevin: BAOAB (Leimkuhler & Matthews, AMRX 2013, 34-56): half kick, half drift, exact
  *   Ornstein-Uhlenbeck step v <- c1 v + sqrt((1 - c1^2) kT/m) xi with c1 = exp(-gamma dt), half
  *   drift, force, half kick.  The kinetic energy removed by O steps is accumulated ("heat") so
  *   E + heat is the conserved quantity whose drift measures the integration error.
  * NHC: Nosé-Hoover chains (Martyna, Klein & Tuckerman, JCP 97, 2635 (1992)) integrated with the
- *   Trotter splitting of Martyna, Tuckerman, Tobias & Klein, Mol. Phys. 87, 1117 (1996), Eqs.
- *   29-31: exp(iL_NHC dt/2) exp(iL_kick dt/2) exp(iL_drift dt) exp(iL_kick dt/2) exp(iL_NHC dt/2),
+ *   Trotter splitting of Martyna, Tuckerman, Tobias & Klein, Mol. Phys. 87, 1117 (1996):
+ *   exp(iL_NHC dt/2) exp(iL_kick dt/2) exp(iL_drift dt) exp(iL_kick dt/2) exp(iL_NHC dt/2),
  *   the NHC factor split into n_c sub-steps and third-order Suzuki-Yoshida weights.
  *   Masses Q_1 = N_f kT tau^2, Q_j = kT tau^2.  Conserved: E + sum Q v_xi^2/2 + N_f kT xi_1
  *   + kT sum_{j>1} xi_j.
  * NPT: BAOAB + stochastic cell rescaling (Bernetti & Bussi, JCP 153, 114107 (2020)), applied
  *   every barostat_stride steps after the AOA part, with velocities scaled inversely to positions:
- *   isotropic (their Eq. 5 with the kinetic energy in P_int, Euler-Maruyama in eps = ln V):
+ *   isotropic (with the instantaneous kinetic energy in P_int, Euler-Maruyama in eps = ln V, the
+ *   scheme of their reference SimpleMD implementation):
  *     d eps = beta_T/tau_p (P_int - P0) dt + sqrt(2 kT beta_T / (V tau_p)) dW,
  *   positions and cell x exp(d eps/3), velocities / exp(d eps/3).  The target is
  *   p(V) ~ V^N exp(-(U + P0 V)/kT) (with the kinetic energy: p(eps | scaled momenta) ~
@@ -135,7 +136,9 @@ static void aoa(st_md_sim *s, double dt)
     s->thermo.heat += heat * MD_MVV2E;
 }
 
-/* exp(iL_NHC h) with n_c sub-steps and Suzuki-Yoshida order 3 (MTTK 1996, Eqs. 29-31). */
+/* exp(iL_NHC h) with n_c sub-steps and Suzuki-Yoshida order 3 (MTTK 1996): thermostat velocities
+ * swept from the end of the chain with exp(-v_{j+1} d/4) scalings around each G_j d/2 kick, the
+ * particle velocities scaled by exp(-v_1 d), then the sweep back. */
 static void nhc_half(st_md_sim *s, double h)
 {
     const int M = s->opt.nhc_length, nc = s->opt.nhc_substeps;

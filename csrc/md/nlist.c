@@ -241,7 +241,7 @@ static int build_lists(st_ctx *ctx, st_md_nlist *nl, const frame *fr, const int6
     for (int64_t i = 0; i < n; i++) off[i + 1] = off[i] + cnt[i];
     int64_t pos = 0;
     for (int t = 0; t < nth; t++) {
-        memcpy(idx + pos, pb[t].idx, sizeof(int32_t) * (size_t)pb[t].len);
+        if (pb[t].len) memcpy(idx + pos, pb[t].idx, sizeof(int32_t) * (size_t)pb[t].len);
         pos += pb[t].len;
         free(pb[t].idx);
     }

@@ -2,7 +2,7 @@
  * pair_style eam, and setfl, as pair_style eam/alloy).
  *
  *   E = sum_i F_ti(rho_i) + 1/2 sum_i sum_j phi_titj(r_ij),   rho_i = sum_j rho_tj(r_ij)
- *   (Daw & Baskes, PRB 29, 6443 (1984), Eqs. 4-5)
+ *   (Daw & Baskes, PRB 29, 6443 (1984); the functional form of their total energy)
  *
  * Tables are interpolated exactly the way LAMMPS does (pair_eam.cpp, interpolate()): on each
  * interval a cubic Hermite polynomial whose end slopes are the 5-point central differences
@@ -38,6 +38,9 @@ typedef struct eam_state {
     int64_t type_cap;
     double *rhob, *fp;      /* [nth][n] densities; [n] F'(rho) */
     int64_t rhob_cap, fp_cap;
+    int32_t *scratch_k;     /* per-thread neighbours inside the cutoff, and their d, r^2 */
+    double *scratch_d;
+    int64_t scratch_cap;
     md_tforce tf;
 } eam_state;
 
@@ -99,6 +102,8 @@ static void eam_destroy(void *state)
     free(s->type);
     free(s->rhob);
     free(s->fp);
+    free(s->scratch_k);
+    free(s->scratch_d);
     md_tforce_free(&s->tf);
     free(s);
 }
@@ -158,6 +163,8 @@ static int eam_create_any(st_ctx *ctx, const st_md_potential_options *opt, void 
     const char *label = alloy ? "eam/alloy" : "eam";
     if (!opt->file) return st_fail(ctx, ST_ERR_ARG, "%s: options.file (the potential file) is required", label);
     if (opt->params && *opt->params) return st_fail(ctx, ST_ERR_ARG, "%s: takes no params, got '%s'", label, opt->params);
+    if (opt->elements && *opt->elements)
+        return st_fail(ctx, ST_ERR_ARG, "%s: options.elements is not supported (the species are those of the file)", label);
     md_text t;
     int rc = md_text_open(ctx, &t, opt->file);
     if (rc) return rc;
@@ -312,6 +319,17 @@ static int eam_compute(st_ctx *ctx, void *state, st_md_pot_args *a)
     }
     rc = md_tforce_init(ctx, &s->tf, a, nth);
     if (rc) return rc;
+    int64_t maxnb = 1;
+    for (int64_t i = 0; i < n; i++)
+        if (a->half_offsets[i + 1] - a->half_offsets[i] > maxnb) maxnb = a->half_offsets[i + 1] - a->half_offsets[i];
+    if (maxnb * nth > s->scratch_cap) {
+        int32_t *k2 = realloc(s->scratch_k, sizeof(int32_t) * (size_t)(maxnb * nth));
+        if (k2) s->scratch_k = k2;
+        double *d2 = realloc(s->scratch_d, sizeof(double) * 4 * (size_t)(maxnb * nth));
+        if (d2) s->scratch_d = d2;
+        if (!k2 || !d2) return st_fail(ctx, ST_ERR_NOMEM, "%s: out of memory", label);
+        s->scratch_cap = maxnb * nth;
+    }
     const double *restrict x = a->x;
     const int64_t *restrict off = a->half_offsets;
     const int32_t *restrict idx = a->half_index;
@@ -333,17 +351,27 @@ static int eam_compute(st_ctx *ctx, void *state, st_md_pot_args *a)
 #endif
         int64_t i0 = n * t / T, i1 = n * (t + 1) / T;
         double *restrict rho = rhob + t * n;
-        /* pass 1: densities (Eq. 5) on the half list, both directions of each pair */
+        int32_t *restrict kb = s->scratch_k + t * maxnb;
+        double *restrict db = s->scratch_d + 4 * t * maxnb;
+        /* pass 1: host densities rho_i on the half list, both directions of each pair */
         for (int64_t i = i0; i < i1; i++) {
             const double xi = x[3 * i], yi = x[3 * i + 1], zi = x[3 * i + 2];
             const int ti = type[i];
             double rhoi = 0;
+            /* branch-free compaction of the neighbours inside the cutoff (a large part of a Verlet
+               list is in the skin), then the work on the survivors only */
+            int m = 0;
             for (int64_t q = off[i]; q < off[i + 1]; q++) {
-                const int64_t k = idx[q];
+                const int32_t k = idx[q];
                 const double dx = xi - x[3 * k], dy = yi - x[3 * k + 1], dz = zi - x[3 * k + 2];
                 const double r2 = dx * dx + dy * dy + dz * dz;
-                if (r2 >= cut2) continue;
-                const double r = sqrt(r2);
+                kb[m] = k;
+                db[4 * m + 3] = r2;
+                m += r2 < cut2;
+            }
+            for (int u = 0; u < m; u++) {
+                const int32_t k = kb[u];
+                const double r = sqrt(db[4 * u + 3]);
                 double p;
                 const double *c = spl_at_r(&s->rho[type[k]], r, rdr, &p);
                 rhoi += spl_val(c, p);
@@ -381,13 +409,23 @@ static int eam_compute(st_ctx *ctx, void *state, st_md_pot_args *a)
             const int ti = type[i];
             const double fpi = fp[i];
             double fxi = 0, fyi = 0, fzi = 0, ei = 0;
+            int m = 0;
             for (int64_t q = off[i]; q < off[i + 1]; q++) {
-                const int64_t k = idx[q];
+                const int32_t k = idx[q];
                 const double dx = xi - x[3 * k], dy = yi - x[3 * k + 1], dz = zi - x[3 * k + 2];
                 const double r2 = dx * dx + dy * dy + dz * dz;
-                if (r2 >= cut2) continue;
+                kb[m] = k;
+                db[4 * m] = dx;
+                db[4 * m + 1] = dy;
+                db[4 * m + 2] = dz;
+                db[4 * m + 3] = r2;
+                m += r2 < cut2;
+            }
+            for (int u = 0; u < m; u++) {
+                const int32_t k = kb[u];
+                const double dx = db[4 * u], dy = db[4 * u + 1], dz = db[4 * u + 2];
                 const int tk = type[k];
-                const double r = sqrt(r2), rinv = 1.0 / r;
+                const double r = sqrt(db[4 * u + 3]), rinv = 1.0 / r;
                 double p;
                 const double *ci = spl_at_r(&s->rho[ti], r, rdr, &p);
                 const double rhoip = spl_der(ci, p);

@@ -4,7 +4,7 @@
  *   phi2 = A eps [B (sigma/r)^p - (sigma/r)^q] exp(sigma / (r - a sigma))
  *   phi3 = lambda eps (cos theta_jik - cos theta0)^2 exp(gamma_ij sigma_ij / (r_ij - a_ij sigma_ij))
  *                                                    exp(gamma_ik sigma_ik / (r_ik - a_ik sigma_ik))
- *   (Stillinger & Weber, PRB 31, 5262 (1985), Eqs. 2-5, in the LAMMPS multi-element form)
+ *   (Stillinger & Weber, PRB 31, 5262 (1985), in the multi-element form of the LAMMPS documentation)
  * Parameter sources as in LAMMPS: the two-body term of (i, j) and the radial factors of the
  * three-body term use entry i-j-j; lambda, eps and cos theta0 of the angular prefactor use entry
  * i-j-k.  The cutoff of a pair is a sigma of its i-j-j entry; `tol` is read and ignored.
@@ -138,7 +138,7 @@ static int sw_compute(st_ctx *ctx, void *state, st_md_pot_args *a)
                 const double ex = exp(sig / rc2);
                 const double ae = p[SW_BIGA] * p[SW_EPS];
                 const double phi = ae * (p[SW_BIGB] * srp - srq) * ex;
-                /* dphi/dr (Eq. 2 differentiated) */
+                /* dphi2/dr */
                 const double dphi = ae * ex * ((-p[SW_P] * p[SW_BIGB] * srp + p[SW_Q] * srq) / r) - phi * sig / (rc2 * rc2);
                 ei += 0.5 * phi;
                 const double g = 0.5 * dphi / r;   /* dE/dd_j = g d */

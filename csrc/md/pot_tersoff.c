@@ -6,7 +6,7 @@
  *   b_ij = (1 + beta^n zeta_ij^n)^(-1/(2n))
  *   zeta_ij = sum_{k != i,j} fC(r_ik) g(theta_ijk) exp[(lambda3 (r_ij - r_ik))^m]
  *   g(theta) = gamma (1 + c^2/d^2 - c^2 / (d^2 + (cos theta0 - cos theta)^2))
- *   (Tersoff, PRB 37, 6991 (1988), Eqs. 1-3 and PRB 39, 5566 (1989), in the LAMMPS form; the
+ *   (Tersoff, PRB 37, 6991 (1988) and PRB 39, 5566 (1989), in the LAMMPS form; the
  *   file's "h" is cos theta0.)
  * Parameter sources as in LAMMPS: fR, fA, fC of (i, j), beta and n come from entry i-j-j; the
  * k-terms of zeta (fC of r_ik, g, lambda3, m) from entry i-j-k.  Like LAMMPS the exponential of
@@ -206,7 +206,7 @@ static int ters_compute(st_ctx *ctx, void *state, st_md_pot_args *a)
                 const double r1 = nb[u].r;
                 if (r1 >= pij[T_R] + pij[T_DD]) continue;
                 const double *d1 = nb[u].d;
-                /* zeta_ij (Eq. 3 of the 1988 paper) */
+                /* bond order argument zeta_ij */
                 double zeta = 0;
                 for (int v = 0; v < m; v++) {
                     if (v == u) continue;

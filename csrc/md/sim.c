@@ -140,9 +140,6 @@ int st_md_sim_add_potential(st_ctx *ctx, st_md_sim *s, st_md_potential *pot)
 {
     if (!s || !pot) return st_fail(ctx, ST_ERR_ARG, "md sim add potential: NULL argument");
     if (s->npots >= MD_MAXPOTS) return st_fail(ctx, ST_ERR_ARG, "md sim add potential: at most %d potentials", MD_MAXPOTS);
-    if (!(pot->cls->flags & ST_MD_POT_COORDINATES) && !(s->pbc[0] || s->pbc[1] || s->pbc[2])) {
-        /* fine: finite cluster */
-    }
     s->pots[s->npots++] = pot;
     st_md_nlist_destroy(s->nl);   /* re-created with the new cutoff on the next evaluation */
     s->nl = NULL;
@@ -370,10 +367,13 @@ int st_md_sim_run(st_ctx *ctx, st_md_sim *s, int64_t nsteps)
                 rc = st_fail(ctx, ST_ERR_NUMERIC, "md run: step %lld (t = %g fs): total energy changed by %.4g eV/atom since "
                              "the run started (limit %g, options.max_energy_change); stopped, state restored to step %lld",
                              (long long)s->step, s->time, (et - e_ref) / (double)s->n, maxde, (long long)s->bstep);
-        } else if (rc == ST_ERR_NUMERIC || rc == ST_ERR_ARG) {
-            char msg[1024];
+        } else {
+            /* a failed force evaluation (a cell squeezed below the cutoff, NaN positions, a
+               species the potential lacks...) leaves a half-updated step: report and roll back */
+            char msg[900];
             snprintf(msg, sizeof msg, "%s", st_ctx_message(ctx));
-            rc = st_fail(ctx, ST_ERR_NUMERIC, "md run: step %lld: %s; stopped, state restored to step %lld",
+            int code = (rc == ST_ERR_ARG) ? ST_ERR_NUMERIC : rc;
+            rc = st_fail(ctx, code, "md run: step %lld: %s; stopped, state restored to step %lld",
                          (long long)s->bstep + 1, msg, (long long)s->bstep);
         }
         if (rc) {

@@ -66,12 +66,20 @@ end
 
 -- ---- progress ----------------------------------------------------------------------------------
 
--- Progress of C kernels: on when STRATA_PROGRESS=1, off when 0, else when stderr looks like a
--- terminal (TERM set, not CI) -- the rule of strata.util.progress.
+-- Progress lines: on when STRATA_PROGRESS=1, off when 0, else when stderr is a terminal (asked
+-- of the host, or of libc through the FFI; failing both, when TERM is set and CI is not).
 function M.progress_wanted()
   local env = os.getenv("STRATA_PROGRESS")
   if env == "1" then return true end
   if env == "0" then return false end
+  local ok, host = pcall(require, "strata.host")
+  if ok and type(host) == "table" and host.isatty then return host.isatty(2) and true or false end
+  local okf, ffi = pcall(require, "ffi")   -- LuaJIT without the host: ask libc
+  if okf then
+    pcall(ffi.cdef, "int isatty(int fd);")
+    local okc, r = pcall(function() return ffi.C.isatty(2) end)
+    if okc then return r ~= 0 end
+  end
   return os.getenv("TERM") ~= nil and os.getenv("TERM") ~= "dumb" and os.getenv("CI") == nil
 end
 local progress_on = false
@@ -315,6 +323,10 @@ function M.overlap(Y, X, h, opts)
   same_columns(Y, X, "overlap", 2)
   if X.shape[1] == 0 or Y.shape[1] == 0 then error("overlap: both sets must have rows", 2) end
   h = check_h(h or M.defaults.h, "overlap", 2)
+  if opts and opts.eps == 0 then   -- the C options read 0 as "default 1e-5"; here 0 means 0
+    local dH = M.delta(Y, X, h, opts)
+    return dH:lt(0):sum() / Y.shape[1]
+  end
   local ov, err = with_progress(B.entropy_overlap, Y, X, h, kernel_opts(opts))
   if not ov then error(err, 2) end
   return ov[1]
@@ -468,7 +480,7 @@ M.permutation = permutation
 
 --- Entropy of random subsets of environments: learning_curve(X[, opts]) ->
 --- {sizes={...}, H={...} (mean over repeats), H_std={...}, H_full, N, fit, H_max, gap}.
---- opts: h, sizes (list; default `points` log-spaced sizes from min(10, N) to N), points (12),
+--- opts: h, sizes (list; default `points` log-spaced sizes from 10 (2 when N < 40) to N), points (12),
 --- repeats (3), seed (1), method, tol, progress (function(done, total)).  Subsets of one repeat
 --- are nested (prefixes of one random permutation), so each curve is monotone in content.
 --- gap = H_max - H(N) (the information gap); nil when the fit fails (fit_error says why).
@@ -481,7 +493,7 @@ function M.learning_curve(X, opts)
   if not sizes then
     sizes = {}
     local points = opts.points or 12
-    local lo = math.min(10, N)
+    local lo = N >= 40 and 10 or math.min(2, N)   -- small sets: start at 2 to get several sizes
     for i = 0, points - 1 do
       local s = points == 1 and N or math.floor(math.exp(math.log(lo) + i * (math.log(N) - math.log(lo)) / (points - 1)) + 0.5)
       if #sizes == 0 or s > sizes[#sizes] then sizes[#sizes + 1] = s end
@@ -558,7 +570,7 @@ local function fps(F, nsel)
     order[s] = f
     picked[f] = true
     local dist = (F - F:slice(f)):square():sum(2)
-    mind = mind and mind:min(dist) or dist
+    if mind then B.array_binary(5, mind, dist, mind) else mind = dist end  -- 5 = elementwise min
     B.array_set(mind, f, -1)   -- never pick again
   end
   return order
@@ -675,7 +687,9 @@ function M.roc_auc(scores, labels)
     if pos then P = P + 1; sum = sum + r[i] end
   end
   local Nn = #s - P
-  if P == 0 or Nn == 0 then return nil, "ROC AUC needs positives and negatives (got " .. P .. " and " .. Nn .. ")" end
+  if P == 0 or Nn == 0 then
+    return nil, string.format("ROC AUC needs positives and negatives (got %d positives, %d negatives)", P, Nn)
+  end
   return (sum - P * (P + 1) / 2) / (P * Nn)
 end
 
@@ -707,24 +721,34 @@ local function median(list)
 end
 
 --- Flags frames where a per-frame signal jumps: change_points(series[, opts]) ->
---- {flags = {frames}, events = {{frame=, z=, from=, to=}}, z = {...}, diff = {...}}.
+--- {flags = {frames}, events = {{frame=, z=, from=, to=, kind=}}, z = {...}, diff = {...}}.
 --- Rule: the first difference d_t = s_t - s_(t-1) is compared with the running median and MAD
 --- (median absolute deviation, scaled by 1.4826 to estimate a standard deviation for Gaussian
 --- noise) of the differences in a window of `window` frames on each side of t, t itself left
---- out; z_t = (d_t - median) / max(MAD, 0.05 MAD_global, 1e-12 (1 + |s|_max)).  Frames with
---- |z_t| >= threshold (default 6) are flagged; runs of consecutive flags form one event located at
---- its largest |z|.  The flagged frame is the first frame after the jump.  Robust to slow drifts
---- (they shift the median) and to isolated outliers elsewhere (they do not inflate the MAD).
---- opts: window (5), threshold (6).  Fewer than 3 frames: nothing flagged.
+--- out; z_t = (d_t - median) / max(MAD, MAD_global, 1e-12 (1 + |s|_max)) -- the global MAD
+--- (over all differences) is a floor because a MAD from a few frames is itself noisy and would
+--- raise false flags in quiet stretches; the local one takes over where the signal is noisier
+--- (e.g. a hotter part of a trajectory), the running median absorbs slow drifts.  Frames with
+--- |z_t| >= threshold (default 5) are flagged (the first frame after the jump); runs of
+--- consecutive flags (from .. to) form one event with the run's largest |z|.  With m_b the
+--- median of the `window` frames before the run and A the largest |s_u - m_b| in the run, the
+--- event sits at the first frame of the run with |s_u - m_b| >= A/2, and it is a "step" when at
+--- least half of the excursion persists, |median(s[to .. to+window-1]) - m_b| >= A/2 (a
+--- transition, a defect that stays), else a "spike" (a one-frame excursion, which also flags the
+--- next frame on the way back).  Signals with a
+--- degenerate spread (e.g. H of a small molecule sitting at ln N with rare dips) give many
+--- spikes: read the steps first.
+--- opts: window (10), threshold (5).  Fewer than 3 frames: nothing flagged.
+--- Also returns steps = {frames of step events}, spikes = {frames of spike events}.
 function M.change_points(series, opts)
   opts = opts or {}
   local s = tolist(series, "change_points")
   local T = #s
-  local w = opts.window or 5
-  local thr = opts.threshold or 6
+  local w = opts.window or 10
+  local thr = opts.threshold or 5
   if type(w) ~= "number" or w < 1 or w % 1 ~= 0 then error("change_points: window must be an integer >= 1", 2) end
   if not finite(thr) or thr <= 0 then error("change_points: threshold must be > 0", 2) end
-  local res = {flags = {}, events = {}, z = {}, diff = {}, window = w, threshold = thr}
+  local res = {flags = {}, events = {}, steps = {}, spikes = {}, z = {}, diff = {}, window = w, threshold = thr}
   for t = 1, T do
     if not finite(s[t]) then error("change_points: value " .. t .. " is not finite", 2) end
   end
@@ -742,7 +766,7 @@ function M.change_points(series, opts)
   local dev = {}
   for i = 1, #all do dev[i] = math.abs(all[i] - gmed) end
   local gmad = 1.4826 * median(dev)
-  local floor = math.max(0.05 * gmad, 1e-12 * (1 + smax))
+  local floor = math.max(gmad, 1e-12 * (1 + smax))
   res.z[1], res.diff[1] = 0, 0
   for t = 2, T do
     local win = {}
@@ -765,9 +789,21 @@ function M.change_points(series, opts)
   while i <= #res.flags do
     local j = i
     while j < #res.flags and res.flags[j + 1] == res.flags[j] + 1 do j = j + 1 end
-    local best = res.flags[i]
+    local from, to = res.flags[i], res.flags[j]
+    local best = from
     for q = i, j do if math.abs(res.z[res.flags[q]]) > math.abs(res.z[best]) then best = res.flags[q] end end
-    res.events[#res.events + 1] = {frame = best, z = res.z[best], from = res.flags[i], to = res.flags[j]}
+    local before, after = {}, {}
+    for u = math.max(1, from - w), from - 1 do before[#before + 1] = s[u] end
+    for u = to, math.min(T, to + w - 1) do after[#after + 1] = s[u] end
+    local mb = median(before)
+    local A = 0                       -- the largest excursion from the level before, in the run
+    for u = from, to do A = math.max(A, math.abs(s[u] - mb)) end
+    local at = from                   -- the event's frame: the first reaching half of it
+    for u = to, from, -1 do if math.abs(s[u] - mb) >= 0.5 * A then at = u end end
+    local kind = math.abs(median(after) - mb) >= 0.5 * A and "step" or "spike"
+    res.events[#res.events + 1] = {frame = at, z = res.z[best], from = from, to = to, kind = kind}
+    local list = kind == "step" and res.steps or res.spikes
+    list[#list + 1] = at
     i = j + 1
   end
   return res
@@ -797,6 +833,219 @@ function M.force_errors(frames, ref_name, pred_name)
   return out
 end
 
+-- ---- synthetic structures (tour, examples, tests) ----------------------------------------------
+
+M.demo = {}
+
+--- An fcc crystal: demo.fcc{symbol="Cu", a=3.61 (Å), cells={3,3,3}, sigma=0 (Å, Gaussian noise
+--- per coordinate), rng=strata.rng(seed), vacancy=i (remove atom i), vacuum=0 (Å added along c;
+--- > 0 makes a slab: non-periodic along c)}.  Returns an Atoms.
+function M.demo.fcc(o)
+  o = o or {}
+  local a = o.a or 3.61
+  local c = o.cells or {3, 3, 3}
+  local basis = {{0, 0, 0}, {0.5, 0.5, 0}, {0.5, 0, 0.5}, {0, 0.5, 0.5}}
+  local pos, sym = {}, {}
+  for i = 0, c[1] - 1 do
+    for j = 0, c[2] - 1 do
+      for k = 0, c[3] - 1 do
+        for _, b in ipairs(basis) do
+          pos[#pos + 1] = {(i + b[1]) * a, (j + b[2]) * a, (k + b[3]) * a}
+          sym[#sym + 1] = o.symbol or "Cu"
+        end
+      end
+    end
+  end
+  local vac = o.vacuum or 0
+  local at = atoms.new{symbols = sym, positions = pos, cell = {c[1] * a, c[2] * a, c[3] * a + vac},
+                       pbc = vac > 0 and {true, true, false} or true}
+  if (o.sigma or 0) > 0 then
+    local noise = array.randn({#pos, 3}, o.rng or array.rng(1)) * o.sigma
+    at.positions = at.positions + noise
+  end
+  if o.vacancy then
+    local keep = {}
+    for i = 1, #pos do if i ~= o.vacancy then keep[#keep + 1] = i end end
+    at = at:take(keep)
+  end
+  return at
+end
+
+-- Morse pair potential for Cu (Girifalco & Weizer, Phys. Rev. 114, 687 (1959)):
+-- phi(r) = D (exp(-2 alpha (r - r0)) - 2 exp(-alpha (r - r0))).
+M.demo.morse_cu = {D = 0.3429, alpha = 1.3588, r0 = 2.866, cutoff = 5.0}
+
+--- Pair forces (eV/Å) on every atom: F_i = sum_j phi'(r_ij) (r_j - r_i)/r_ij over a full
+--- neighbour list within `cutoff`, all in array operations (the per-pair sum is a product with the
+--- atom-by-pair incidence matrix, made by one broadcast comparison; fine for demo-sized frames).
+--- cutoff defaults to the potential's (5 Å).  A short cutoff (e.g. 3 Å: nearest neighbours only
+--- in fcc Cu) is the tour's stand-in for a short-ranged fitted model: exact where symmetry cancels
+--- the missing shells (the perfect crystal), wrong in proportion to distortions and defects.
+function M.demo.pair_forces(at, cutoff, p)
+  p = p or M.demo.morse_cu
+  cutoff = cutoff or p.cutoff
+  local n = #at
+  local nl = B.neighbor_list(at:handle(), cutoff, {})
+  local P = nl.distances.shape[1]
+  if P == 0 then return array.zeros({n, 3}) end
+  local r = nl.distances
+  -- phi'(r) = 2 D alpha (exp(-alpha (r - r0)) - exp(-2 alpha (r - r0)))
+  local e1 = ((r - p.r0) * -p.alpha):exp()
+  local g = (e1 - e1:square()) * (2 * p.D * p.alpha)
+  local coef = (g / r):reshape(P, 1)
+  local fp = nl.vectors * coef                                   -- P x 3
+  local center = array.zeros({P})
+  local off = nl.offsets:flat()
+  for i = 1, n do
+    if off[i + 1] > off[i] then center:slice({off[i] + 1, off[i + 1]}):fill(i) end
+  end
+  local inc = array.arange(1, n):reshape(n, 1):eq(center:reshape(1, P)):astype("float64")
+  return inc:matmul(fp)
+end
+
+-- ---- recipe helpers (shared by recipes/entropy, dh, overlap, compress, ...) --------------------
+
+local R = {}
+M.recipe = R
+
+local function cli() return require "strata.cli" end
+local function util() return require "strata.util" end
+
+--- Options every entropy recipe takes, then `extra`.
+function R.options(extra)
+  local o = {
+    { name = "k", type = "int", default = M.defaults.k, help = "neighbours per environment (QUESTS k)" },
+    { name = "cutoff", type = "number", default = M.defaults.cutoff, metavar = "RC",
+      help = "cutoff radius of the QUESTS weight, Å" },
+    { name = "bandwidth", short = "b", default = tostring(M.defaults.h), metavar = "H|auto",
+      help = "kernel bandwidth h, 1/Å; 'auto' = QUESTS rule from the volume per atom" },
+    { name = "species-aware", type = "flag", help = "species-aware descriptor (default: element-agnostic)" },
+    { name = "kernel", type = "choice", values = {"auto", "dense", "pruned", "approx"}, default = "auto",
+      help = "kernel-sum method (docs/entropy.md; approx: relative error <= 1e-6)" },
+    { name = "quiet", short = "q", type = "flag", help = "no progress lines on stderr" },
+  }
+  for _, e in ipairs(extra or {}) do o[#o + 1] = e end
+  return o
+end
+
+--- Check the common options; returns settings {k, cutoff, h, method, species_aware, quiet}.
+function R.setup(recipe, opts)
+  local c = cli()
+  if opts.k < 1 or opts.k > 1024 then c.usage_error(recipe, "option '--k': must be in 1..1024, got %d", opts.k) end
+  if not finite(opts.cutoff) or opts.cutoff <= 0 then
+    c.usage_error(recipe, "option '--cutoff': must be a finite number > 0 (Å), got %s", tostring(opts.cutoff))
+  end
+  local h, err = M.parse_bandwidth(opts.bandwidth)
+  if not h then c.usage_error(recipe, "option '--bandwidth': %s", err) end
+  M.set_progress(not opts.quiet and M.progress_wanted())
+  return {k = opts.k, cutoff = opts.cutoff, h = h, method = opts.kernel,
+          species_aware = opts.species_aware, quiet = opts.quiet}
+end
+
+--- Raise an exit object: "strata <name>: message", status 1.
+function R.fail(recipe, fmt, ...)
+  error(cli().exit(1, "strata " .. recipe.name .. ": " .. string.format(fmt, ...)), 0)
+end
+
+function R.note(recipe, fmt, ...)
+  io.stderr:write("strata " .. recipe.name .. ": note: " .. string.format(fmt, ...) .. "\n")
+end
+
+--- A progress line on stderr for Lua-level loops (p:step(), p:done()); silent when quiet or
+--- when stderr is not a terminal (see progress_wanted).
+function R.progress(S, what, total)
+  local on = not S.quiet and M.progress_wanted() and total > 1
+  local p = {n = 0, last = -1}
+  function p:step()
+    self.n = self.n + 1
+    if not on then return end
+    local pct = math.floor(100 * self.n / total)
+    if pct ~= self.last then
+      self.last = pct
+      io.stderr:write(string.format("\r%s: %3d%% (%d/%d)", what, pct, self.n, total))
+    end
+  end
+  function p:done() if on and self.last >= 0 then io.stderr:write("\n") end end
+  return p
+end
+
+--- Load and describe `src` (path or list of paths, or frames) with the settings; exits 1 with the
+--- reader's message on failure; prints notes about short and isolated environments.
+function R.describe(recipe, src, S, species)
+  local frames, sources = M.load(src)
+  if not frames then R.fail(recipe, "%s", sources) end
+  local p = R.progress(S, "descriptors", #frames)
+  local X, info = M.describe(frames, {k = S.k, cutoff = S.cutoff, species_aware = S.species_aware,
+                                      species = species, progress = function() p:step() end})
+  p:done()
+  if not X then R.fail(recipe, "%s", info) end
+  for i, s in ipairs(sources) do info.sources[i] = s end
+  local label = type(src) == "string" and src or (type(src) == "table" and type(src[1]) == "string" and table.concat(src, ", ")) or "input"
+  if info.short_frames > 0 then
+    R.note(recipe, "%s: %d non-periodic frame(s) have fewer than k = %d neighbours per atom (as few as %d); " ..
+           "the missing slots are zero, as in QUESTS", label, info.short_frames, S.k, info.min_neighbors)
+  end
+  if info.isolated > 0 then
+    R.note(recipe, "%s: %d single-atom non-periodic frame(s): their environment is empty (an all-zero row)",
+           label, info.isolated)
+  end
+  return X, info
+end
+
+--- The bandwidth for these settings and data (resolves 'auto'); exits 1 when impossible.
+function R.bandwidth(recipe, S, info)
+  local h, err = M.resolve_bandwidth(S.h, info)
+  if not h then R.fail(recipe, "%s", err) end
+  return h
+end
+
+function R.kernel(S) return {method = S.method} end
+
+function R.settings(S, h)
+  return {k = S.k, cutoff = S.cutoff, bandwidth = h, bandwidth_option = tostring(S.h),
+          method = S.method, species_aware = S.species_aware and true or false,
+          descriptor = "QUESTS (Schwalbe-Koda et al., Nat. Commun. 16, 4014 (2025))", units = "nats"}
+end
+
+function R.mkdir(recipe, dir)
+  local ok, err = util().mkdir_p(dir)
+  if not ok then R.fail(recipe, "cannot create directory %s: %s", dir, tostring(err)) end
+end
+
+function R.write_json(recipe, path, obj)
+  local ok, err = util().write_json(path, obj)
+  if not ok then R.fail(recipe, "%s", err) end
+  return path
+end
+
+function R.write_csv(recipe, path, header, rows)
+  local ok, err = util().write_csv(path, header, rows)
+  if not ok then R.fail(recipe, "%s", err) end
+  return path
+end
+
+function R.write_frames(recipe, path, frames)
+  local ok, err = sio.write(path, frames, {format = "extxyz"})
+  if not ok then R.fail(recipe, "%s", err) end
+  return path
+end
+
+function R.svg(recipe, path, spec)
+  local ok, err = require("strata.plot").svg(path, spec)
+  if not ok then R.fail(recipe, "%s: %s", path, tostring(err)) end
+  return path
+end
+
+--- Number formatting for the human summaries.
+function R.fmt(v, digits)
+  if v == nil then return "-" end
+  if type(v) ~= "number" then return tostring(v) end
+  if v ~= v then return "nan" end
+  return string.format("%." .. (digits or 4) .. "f", v)
+end
+
+function R.stem(path) return (path:match("([^/]+)$") or path):gsub("%.[^.]*$", "") end
+
 M.doc = {
   [M.describe] = "entropy.describe(src[, {k=32, cutoff=5, species_aware=}]) -> X, info: QUESTS rows of every atom",
   [M.entropy] = "entropy.entropy(X[, h=0.015]) -> {H, D, N, lnN, efficiency}",
@@ -808,7 +1057,7 @@ M.doc = {
   [M.compress] = "entropy.compress(X, info, n[, {method='greedy'|'fps'|'random'}]) -> {frames={...}}",
   [M.spearman] = "entropy.spearman(x, y) -> rho (average ranks for ties)",
   [M.roc_auc] = "entropy.roc_auc(scores, labels) -> AUC (ties count 1/2)",
-  [M.change_points] = "entropy.change_points(series[, {window=5, threshold=6}]) -> {flags, events, z}",
+  [M.change_points] = "entropy.change_points(series[, {window=10, threshold=5}]) -> {flags, events, z}",
 }
 
 return M

@@ -282,6 +282,7 @@ static const char *tpath(const char *name)
 static const char *put_file(const char *name, const void *data, size_t n)
 {
     const char *p = tpath(name);
+    remove(p);   /* a fresh file: truncating one in place makes ext4 flush it on close (slow) */
     FILE *f = fopen(p, "wb");
     if (!f) return p;
     fwrite(data, 1, n, f);
