@@ -12,6 +12,7 @@ ALLCFLAGS = -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -fopenmp -Wall -Wex
 LIBDEPS   = -lopenblas -lxgboost $(shell pkg-config --libs libxml-2.0) -lz -lm -fopenmp
 LUALIBS   = $(shell pkg-config --libs lua5.4)
 B         = build
+BIN      ?= bin
 
 MODULES  = core io geom desc entropy crystal md ml
 LIB_SRC  = $(foreach m,$(MODULES),$(wildcard csrc/$(m)/*.c))
@@ -26,8 +27,8 @@ CTESTS   = $(CTEST_SRC:tests/c/%.c=$(B)/tests/%)
 BENCH_SRC = $(wildcard bench/*.c)
 BENCHES  = $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
-.PHONY: all deps test bench asan fuzz install clean ctests demo
-all: $(B)/libstrata.a $(B)/libstrata.so $(B)/lua/strata/core.so bin/strata $(B)/lua/strata/cdef.lua
+.PHONY: all deps test bench asan fuzz install clean ctests demo examples
+all: $(B)/libstrata.a $(B)/libstrata.so $(B)/lua/strata/core.so $(BIN)/strata $(B)/lua/strata/cdef.lua
 
 deps:
 	@scripts/deps.sh
@@ -53,8 +54,8 @@ $(B)/lua/strata/core.so: $(LUA_OBJ) $(B)/libstrata.a
 	@mkdir -p $(dir $@)
 	$(CC) -shared -o $@ $(LUA_OBJ) $(B)/libstrata.a $(LIBDEPS) $(SAN)
 
-bin/strata: $(HOST_OBJ) $(LUA_OBJ) $(B)/libstrata.a
-	@mkdir -p bin
+$(BIN)/strata: $(HOST_OBJ) $(LUA_OBJ) $(B)/libstrata.a
+	@mkdir -p $(BIN)
 	$(CC) -o $@ $(HOST_OBJ) $(LUA_OBJ) $(B)/libstrata.a $(LUALIBS) -ledit $(LIBDEPS) -ldl -Wl,-E $(SAN)
 
 # LuaJIT FFI declarations generated from the public headers.
@@ -97,11 +98,10 @@ bench: deps
 
 # The whole suite under AddressSanitizer + UBSan, in a separate build tree.
 asan: deps
-	@$(MAKE) --no-print-directory B=build-asan OPT="-O1" SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" all ctests-asan
-
-ctests-asan:
-	@$(MAKE) --no-print-directory B=build-asan OPT="-O1" SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" $(CTEST_SRC:tests/c/%.c=build-asan/tests/%)
-	@ASAN_OPTIONS=detect_leaks=0 STRATA_BUILD=build-asan tests/run.sh
+	@$(MAKE) --no-print-directory -j2 B=build-asan BIN=build-asan/bin OPT="-O1" \
+	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" all ctests
+	@ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 STRATA_BUILD=build-asan \
+	  STRATA_BIN=build-asan/bin/strata tests/run.sh
 
 fuzz: deps
 	@tests/fuzz/run.sh
@@ -112,7 +112,7 @@ install: all
 	  $(DESTDIR)$(PREFIX)/lib/lua/5.4/strata $(DESTDIR)$(PREFIX)/share/strata/recipes
 	install -m 755 bin/strata $(DESTDIR)$(PREFIX)/bin/strata
 	install -m 644 $(B)/libstrata.a $(B)/libstrata.so $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 csrc/include/strata.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 csrc/include/strata.h csrc/include/strata_lua.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 csrc/include/strata/*.h $(DESTDIR)$(PREFIX)/include/strata/
 	install -m 644 lua/strata/*.lua $(B)/lua/strata/cdef.lua $(DESTDIR)$(PREFIX)/share/lua/5.4/strata/
 	install -m 755 $(B)/lua/strata/core.so $(DESTDIR)$(PREFIX)/lib/lua/5.4/strata/core.so

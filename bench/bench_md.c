@@ -192,6 +192,8 @@ int main(void)
     int steps = e && atoi(e) > 0 ? atoi(e) : 200;
     int maxth = st_get_num_threads();
     printf("bench_md: %d steps per case, up to %d threads (timings on a shared machine are noisy)\n", steps, maxth > 2 ? 2 : maxth);
+    if (!getenv("OMP_WAIT_POLICY"))
+        printf("  note: on a busy machine set OMP_WAIT_POLICY=passive, or spinning OpenMP threads make 2 threads slower than 1\n");
     printf("%-44s %7s %12s %12s %10s %7s\n", "case", "threads", "M/s (wall)", "M/s (cpu)", "dE/N", "builds");
     for (int lj = 1; lj >= 0; lj--) {
         if (!lj && access("/usr/share/lammps/potentials/Cu_u3.eam", R_OK) != 0) {

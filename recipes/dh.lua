@@ -27,12 +27,14 @@ threshold, and writes into OUTDIR:
 
 examples:
   strata dh test_MD_600K.xyz train_300K.xyz
-  strata dh traj.xyz train.xyz --threshold 2 --outdir out]],
+  strata dh traj.xyz train.xyz --threshold 2 --outdir out
+  strata dh test.xyz train.xyz --out dh.xyz]],
   options = R.options({
     { name = "threshold", short = "t", type = "number", default = 0,
       help = "report the fraction of environments with dH above this (nats)" },
     { name = "eps", type = "number", default = E.defaults.eps, help = "overlap threshold: dH < eps counts as covered" },
     { name = "outdir", short = "o", default = "strata-dh", metavar = "DIR", help = "output folder" },
+    { name = "out", metavar = "FILE", help = "path of the extxyz with per-atom dH (default: OUTDIR/<test>.dH.xyz)" },
   }),
   positional = { name = "TEST REF", min = 2, max = 2, help = "test and reference structure files" },
 }
@@ -87,7 +89,7 @@ function recipe.run(args)
   print(string.format("  frame with the largest dH: %d (max %s, mean %s)", wf, R.fmt(worst), R.fmt(per_frame.mean[wf])))
 
   R.mkdir(recipe, opts.outdir)
-  local xyz = opts.outdir .. "/" .. R.stem(test_path) .. ".dH.xyz"
+  local xyz = opts.out or (opts.outdir .. "/" .. R.stem(test_path) .. ".dH.xyz")
   R.write_frames(recipe, xyz, frames_out)
   local csv = R.write_csv(recipe, opts.outdir .. "/dh_frames.csv",
                           {"frame", "atoms", "dH_mean", "dH_max", "fraction_above"}, rows)

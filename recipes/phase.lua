@@ -52,8 +52,13 @@ function recipe.run(args)
   local species
   if S.species_aware then
     local lists = {}
-    for _, f in ipairs(trajs) do lists[#lists + 1] = assert(E.load(f)) end
-    for _, f in ipairs(opts.ref or {}) do lists[#lists + 1] = assert(E.load(f)) end
+    for _, group in ipairs({trajs, opts.ref or {}}) do
+      for _, f in ipairs(group) do
+        local fr, err = E.load(f)
+        if not fr then R.fail(recipe, "%s", err) end
+        lists[#lists + 1] = fr
+      end
+    end
     species = E.species((table.unpack or unpack)(lists))
   end
   local RX, rinfo

@@ -34,6 +34,7 @@ examples:
   strata tour --outdir /tmp/tour --quick]],
   options = {
     { name = "outdir", short = "o", default = "strata-tour", metavar = "DIR", help = "output folder" },
+    { name = "out", metavar = "DIR", help = "the same as --outdir" },
     { name = "seed", type = "int", default = 1, help = "random seed of the generated structures" },
     { name = "quick", type = "flag", help = "smaller crystals and fewer frames (a few seconds)" },
     { name = "quiet", short = "q", type = "flag", help = "no progress lines on stderr" },
@@ -65,7 +66,7 @@ end
 function recipe.run(args)
   local opts = cli.parse(recipe, args)
   local t0 = os.time()
-  local dir = opts.outdir
+  local dir = opts.out or opts.outdir
   local data = dir .. "/data"
   R.mkdir(recipe, data)
   local rng = array.rng(opts.seed)

@@ -8,6 +8,10 @@
 set -u
 cd "$(dirname "$0")/.."
 B=${STRATA_BUILD:-build}
+export STRATA_BIN=${STRATA_BIN:-bin/strata}
+# An AddressSanitizer build loaded into stock luajit needs the ASan runtime first.
+FFI_PRELOAD=""
+if nm -D "$B/libstrata.so" 2>/dev/null | grep -q __asan_init; then FFI_PRELOAD=$(gcc -print-file-name=libasan.so); fi
 pass=0; fail=0; skip=0; failed_names=()
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
@@ -49,7 +53,7 @@ echo "== Lua specs (busted inside bin/strata)"
 if ls tests/lua/*_spec.lua >/dev/null 2>&1; then
   for s in tests/lua/*_spec.lua; do
     [ -n "$filter" ] && [[ "$s" != *$filter* ]] && continue
-    run_suite "lua/$(basename "$s" .lua)" bin/strata tests/run_busted.lua -o TAP "$s"
+    run_suite "lua/$(basename "$s" .lua)" "$STRATA_BIN" tests/run_busted.lua -o TAP "$s"
   done
 fi
 
@@ -57,7 +61,7 @@ echo "== FFI specs (busted under luajit)"
 if ls tests/ffi/*_spec.lua >/dev/null 2>&1; then
   for s in tests/ffi/*_spec.lua; do
     [ -n "$filter" ] && [[ "$s" != *$filter* ]] && continue
-    run_suite "ffi/$(basename "$s" .lua)" env STRATA_BUILD="$B" luajit tests/run_busted.lua -o TAP "$s"
+    run_suite "ffi/$(basename "$s" .lua)" env STRATA_BUILD="$B" LD_PRELOAD="$FFI_PRELOAD" luajit tests/run_busted.lua -o TAP "$s"
   done
 fi
 

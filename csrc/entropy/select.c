@@ -4,11 +4,11 @@
  * Problem.  A data set is a list of frames; frame f owns the descriptor rows R_f.  Pick frames
  * one at a time so that after every step the entropy of the union S of the picked rows,
  *     H(S) = ln |S| - (1/|S|) sum_{i in S} ln p_i,   p_i = sum_{j in S} K(x_i, x_j)
- * (QUESTS, Schwalbe-Koda et al., Nat. Commun. 16, 4014 (2025), eq. for H; summary in
+ * (QUESTS, Schwalbe-Koda et al., Nat. Commun. 16, 4014 (2025); summary in
  * ../shared/docs/quests-reference.md), is as large as possible.  This is the greedy rule: step s
- * adds argmax_f H(S + R_f).  The reference's own compression ("MSC", minimum set coverage) picks
- * frames whose environments are least covered by the frames already chosen; the rule here is in
- * that spirit but scores the candidate by the exact entropy it would give.
+ * adds argmax_f H(S + R_f).  The reference's own compression ("MSC", minimum set coverage) also
+ * grows the subset greedily by the information a frame adds to what is already chosen; the rule
+ * here is in that spirit but scores each candidate by the exact entropy it would give.
  *
  * Key idea (lazy greedy with an exact bound).  For a candidate f with m rows, split the sums:
  *   rows y of f:  p_y' = s_S(y) + s_f(y),  s_S(y) = sum_{x in S} K(y, x),  s_f(y) = sum over f;
@@ -23,7 +23,9 @@
  * exchange argument shows this vertex is the smallest).  That minimum is subtracted from Hest.
  * Candidates are visited in decreasing Hest and evaluated exactly (the c_i cost |S| m kernel
  * terms each) until the best exact value reaches the next candidate's bound: the result is then
- * the exact greedy choice (Minoux's lazy-greedy argument).
+ * the exact greedy choice (the lazy evaluation of Minoux's accelerated greedy, Lecture Notes in
+ * Control and Information Sciences 7, 234 (1978); the bounds are recomputed at every step, so
+ * no submodularity is assumed).
  * A cap on exact evaluations per step (opts.max_evals) bounds the cost; a capped step takes the
  * best value evaluated and is counted in stats.capped_steps.
  *

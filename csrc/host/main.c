@@ -442,6 +442,10 @@ int main(int argc, char **argv)
     c.argc = argc;
     c.argv = argv;
     if (argv[0] && argv[0][0]) host_info.progname = argv[0];
+    /* OpenMP worker threads spin for a long time by default between parallel regions; on a
+     * 2-core machine shared with other work that makes 2 threads slower than 1.  Spin briefly,
+     * then sleep, unless the user chose a policy.  Must happen before OpenMP starts. */
+    if (!getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT")) setenv("GOMP_SPINCOUNT", "10000", 0);
     {
         /* Messages say "strata: ...", not "/long/path/bin/strata: ..." */
         const char *slash = strrchr(host_info.progname, '/');

@@ -38,6 +38,18 @@ typedef struct st_format {
     int (*finish)(st_ctx *ctx, FILE *fp, const char *name, int64_t nframes);
 } st_format;
 
+
+/* Text helpers shared by the text formats (csrc/io/text.c).  Numbers use the C locale. */
+ST_HIDDEN int st_txt_split(char *s, char **tok, int max);
+ST_HIDDEN int st_txt_real(const char *t, int allow_nonfinite, double *out);
+ST_HIDDEN int st_txt_int(const char *t, int64_t *out);
+ST_HIDDEN int st_txt_bool(const char *t, int *out);
+ST_HIDDEN void st_txt_real_str(double v, char *buf);
+ST_HIDDEN int st_txt_element(const char *t);
+ST_HIDDEN int64_t st_txt_size(st_source *src);
+ST_HIDDEN const char *st_txt_show(const char *t, char *buf);
+enum { TXT_OK = 0, TXT_BAD = 1, TXT_RANGE = 2 };
+
 extern const st_format st_format_extxyz;
 extern const st_format st_format_cif;
 extern const st_format st_format_poscar;

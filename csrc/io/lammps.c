@@ -37,17 +37,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Text helpers defined in extxyz.c (declared here because format.h is not this file's to
- * change; see the report). */
-ST_HIDDEN int st_txt_split(char *s, char **tok, int max);
-ST_HIDDEN int st_txt_real(const char *t, int allow_nonfinite, double *out);
-ST_HIDDEN int st_txt_int(const char *t, int64_t *out);
-ST_HIDDEN void st_txt_real_str(double v, char *buf);
-ST_HIDDEN int st_txt_element(const char *t);
-ST_HIDDEN int64_t st_txt_size(st_source *src);
-ST_HIDDEN const char *st_txt_show(const char *t, char *buf);
-enum { TXT_OK = 0, TXT_BAD = 1, TXT_RANGE = 2 };
-
 typedef struct {
     int64_t size;
 } dump_state;

@@ -6,9 +6,12 @@
  * (forces are unchanged, as LAMMPS pair_modify shift yes).  One parameter set for every species;
  * `elements` optionally restricts which species are allowed.
  *
- * The loop is the performance-critical kernel of the LJ benchmark: positions of real atoms and
- * images in one array, Newton's third law on the half list, per-thread force buffers (see
- * potential.c) so threads never write to the same memory.
+ * The loop is the performance-critical kernel of the LJ benchmark.  Two paths: a reference path
+ * (used when per-atom energies are requested) and a fast path: structure-of-arrays copies of the
+ * positions of real atoms and images, Newton's third law on the half list, per-thread SoA force
+ * buffers summed in thread order, and for LJ a branch-free compaction of the list entries inside
+ * rc before the force loop (about 30% of a Verlet list lies in the skin; branching on it
+ * mispredicts, and this alone made the kernel 1.6x faster).  Both paths give the same numbers.
  *
  * Not done: per-type-pair parameters and mixing rules, tail corrections.
  */

@@ -169,4 +169,149 @@ function M.svg(path, spec)
   return true
 end
 
+-- ---- scatter maps ------------------------------------------------------------------------------
+-- A 2-D map of points (MDS / t-SNE layouts) coloured by a category or by a value:
+--   plot.scatter_map("map.svg", {
+--     x = xs, y = ys, title = "...", xlabel = "MDS 1 (Å)", ylabel = "MDS 2 (Å)",
+--     categories = {1, 3, 2, ...},           -- per point; colours from plot.colors, legend entries
+--     category_names = {"cluster 1", ...},   -- optional legend text per category
+--     values = {...}, value_label = "mean |SHAP|",   -- or: numeric colour scale with a colour bar
+--     outline = {true, false, ...},          -- per point: a dark ring (e.g. positive label)
+--     outline_label = "positive",            -- legend text for the ring
+--     labels = {[12] = "SOD", ...},          -- text next to chosen points
+--   })
+-- Equal scales on both axes (distances in the map stay comparable).  Returns true | nil, message.
+
+-- light yellow -> orange -> dark red (sequential; readable in greyscale)
+local RAMP = {{255, 255, 204}, {254, 217, 118}, {253, 141, 60}, {227, 26, 28}, {128, 0, 38}}
+function M.ramp(t)
+  if not finite(t) then return "#cccccc" end
+  t = math.max(0, math.min(1, t))
+  local f = t * (#RAMP - 1)
+  local i = math.min(#RAMP - 2, math.floor(f))
+  local u = f - i
+  local a, b = RAMP[i + 1], RAMP[i + 2]
+  return string.format("#%02x%02x%02x", math.floor(a[1] + (b[1] - a[1]) * u + 0.5),
+                       math.floor(a[2] + (b[2] - a[2]) * u + 0.5), math.floor(a[3] + (b[3] - a[3]) * u + 0.5))
+end
+
+function M.render_map(spec)
+  local xs, ys = tolist(spec.x), tolist(spec.y)
+  local n = #xs
+  local W, Hh = spec.width or 640, spec.height or 600
+  local ml, mr, mt, mb = 60, 150, spec.title and 40 or 20, 50
+  local pw, ph = W - ml - mr, Hh - mt - mb
+  local x0, x1 = range_of({xs})
+  local y0, y1 = range_of({ys})
+  -- equal aspect: widen the narrower range
+  local sx, sy = (x1 - x0) / pw, (y1 - y0) / ph
+  if sx > sy then local c = (y0 + y1) / 2; y0, y1 = c - sx * ph / 2, c + sx * ph / 2
+  else local c = (x0 + x1) / 2; x0, x1 = c - sy * pw / 2, c + sy * pw / 2 end
+  local function X(v) return ml + (v - x0) / (x1 - x0) * pw end
+  local function Y(v) return mt + ph - (v - y0) / (y1 - y0) * ph end
+  local o = {}
+  local function add(s) o[#o + 1] = s end
+  add(string.format('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">', W, Hh, W, Hh))
+  add(string.format('<rect width="%d" height="%d" fill="white"/>', W, Hh))
+  if spec.title then add(string.format('<text x="%g" y="24" text-anchor="middle" font-size="15">%s</text>', W / 2, esc(spec.title))) end
+  add(string.format('<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#333"/>', ml, mt, pw, ph))
+  local st = nice_step(x1 - x0, 6)
+  for v = math.ceil(x0 / st) * st, x1 + 1e-12, st do
+    add(string.format('<text x="%.1f" y="%d" text-anchor="middle" fill="#555">%s</text>', X(v), mt + ph + 16, fmt(v)))
+  end
+  st = nice_step(y1 - y0, 6)
+  for v = math.ceil(y0 / st) * st, y1 + 1e-12, st do
+    add(string.format('<text x="%d" y="%.1f" text-anchor="end" fill="#555">%s</text>', ml - 6, Y(v) + 4, fmt(v)))
+  end
+  if spec.xlabel then add(string.format('<text x="%g" y="%d" text-anchor="middle">%s</text>', ml + pw / 2, Hh - 12, esc(spec.xlabel))) end
+  if spec.ylabel then add(string.format('<text transform="translate(16,%g) rotate(-90)" text-anchor="middle">%s</text>', mt + ph / 2, esc(spec.ylabel))) end
+  -- colours
+  local cats, vals = spec.categories and tolist(spec.categories), spec.values and tolist(spec.values)
+  local vmin, vmax = math.huge, -math.huge
+  if vals then
+    for i = 1, n do if finite(vals[i]) then vmin = math.min(vmin, vals[i]); vmax = math.max(vmax, vals[i]) end end
+    if vmin == math.huge then vmin, vmax = 0, 1 end
+    if vmax == vmin then vmax = vmin + 1 end
+  end
+  local catindex, catlist = {}, {}
+  if cats then
+    for i = 1, n do
+      local c = cats[i]
+      if c ~= nil and not catindex[c] then catlist[#catlist + 1] = c; catindex[c] = true end
+    end
+    table.sort(catlist, function(a, b)
+      if type(a) == type(b) then return a < b end
+      return type(a) == "number"
+    end)
+    for k, c in ipairs(catlist) do catindex[c] = k end
+  end
+  local function color_of(i)
+    if vals then return M.ramp((vals[i] - vmin) / (vmax - vmin)) end
+    if cats and cats[i] ~= nil then return COLORS[(catindex[cats[i]] - 1) % #COLORS + 1] end
+    return spec.color or COLORS[1]
+  end
+  -- draw low values first so that the important points stay on top
+  local order = {}
+  for i = 1, n do order[i] = i end
+  if vals then table.sort(order, function(a, b)
+    local va, vb = finite(vals[a]) and vals[a] or -math.huge, finite(vals[b]) and vals[b] or -math.huge
+    if va ~= vb then return va < vb end
+    return a < b
+  end) end
+  local r = spec.radius or 4
+  local outline = spec.outline and tolist(spec.outline)
+  for _, i in ipairs(order) do
+    if finite(xs[i]) and finite(ys[i]) then
+      local ring = outline and outline[i] and ' stroke="#111" stroke-width="1.6"' or ' stroke="#666" stroke-width="0.3"'
+      add(string.format('<circle cx="%.1f" cy="%.1f" r="%g" fill="%s" fill-opacity="0.9"%s/>', X(xs[i]), Y(ys[i]), r, color_of(i), ring))
+    end
+  end
+  for i, text in pairs(spec.labels or {}) do
+    if xs[i] and finite(xs[i]) and finite(ys[i]) then
+      add(string.format('<text x="%.1f" y="%.1f" font-size="10">%s</text>', X(xs[i]) + r + 2, Y(ys[i]) - r, esc(text)))
+    end
+  end
+  -- legend / colour bar on the right
+  local lx, ly = ml + pw + 14, mt + 6
+  if vals then
+    local bh = math.min(200, ph - 40)
+    for k = 0, 49 do
+      add(string.format('<rect x="%d" y="%.1f" width="14" height="%.1f" fill="%s"/>', lx, ly + bh * (49 - k) / 50,
+                        bh / 50 + 0.5, M.ramp(k / 49)))
+    end
+    add(string.format('<rect x="%d" y="%d" width="14" height="%d" fill="none" stroke="#333"/>', lx, ly, bh))
+    add(string.format('<text x="%d" y="%d">%s</text>', lx + 18, ly + 10, fmt(vmax)))
+    add(string.format('<text x="%d" y="%d">%s</text>', lx + 18, ly + bh, fmt(vmin)))
+    if spec.value_label then add(string.format('<text x="%d" y="%d">%s</text>', lx, ly + bh + 18, esc(spec.value_label))) end
+    ly = ly + bh + 30
+  elseif cats then
+    local names = spec.category_names or {}
+    for k, c in ipairs(catlist) do
+      add(string.format('<circle cx="%d" cy="%d" r="5" fill="%s"/>', lx + 6, ly + 6, COLORS[(k - 1) % #COLORS + 1]))
+      add(string.format('<text x="%d" y="%d">%s</text>', lx + 16, ly + 10, esc(names[c] or tostring(c))))
+      ly = ly + 17
+    end
+  end
+  if outline and spec.outline_label then
+    add(string.format('<circle cx="%d" cy="%d" r="5" fill="white" stroke="#111" stroke-width="1.6"/>', lx + 6, ly + 6))
+    add(string.format('<text x="%d" y="%d">%s</text>', lx + 16, ly + 10, esc(spec.outline_label)))
+  end
+  add("</svg>")
+  return table.concat(o, "\n")
+end
+
+--- Write a scatter map atomically.  Returns true or nil, message.
+function M.scatter_map(path, spec)
+  local text = M.render_map(spec)
+  local tmp = path .. ".tmp-" .. tostring(os.time()) .. "-" .. tostring(math.random(1e9))
+  local f, err = io.open(tmp, "w")
+  if not f then return nil, err end
+  local ok, werr = f:write(text)
+  f:close()
+  if not ok then os.remove(tmp); return nil, werr end
+  local rok, rerr = os.rename(tmp, path)
+  if not rok then os.remove(tmp); return nil, rerr end
+  return true
+end
+
 return M

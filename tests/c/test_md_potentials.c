@@ -801,11 +801,11 @@ TEST(registry_and_plugins)
 }
 
 /* ---------------------------------------------------------------------------------------------- */
+static char tmp_paths[8][256];
+static int tmp_count;
 static const char *write_tmp(const char *name, const char *text)
 {
-    static char path[8][256];
-    static int k;
-    char *p = path[k++ & 7];
+    char *p = tmp_paths[tmp_count++ & 7];
     snprintf(p, 256, "/tmp/strata_md_test_%d_%s", (int)getpid(), name);
     FILE *f = fopen(p, "w");
     fputs(text, f);
@@ -893,6 +893,7 @@ TEST(error_paths)
         st_md_potential_destroy(p);
     }
     st_md_potential_destroy(NULL);
+    for (int k = 0; k < tmp_count && k < 8; k++) unlink(tmp_paths[k]);
     st_ctx_destroy(ctx);
 }
 

@@ -118,7 +118,7 @@ typedef struct st_gbt_opts {
     double gamma;                /* minimum split loss; 0 = 0 */
     double scale_pos_weight;     /* 0 = 1 */
     int64_t seed;                /* random seed for subsampling (0 is a seed like any other) */
-    int32_t nthread;             /* 0 = st_get_num_threads() */
+    int32_t nthread;             /* 0 = st_get_num_threads() from 1e6 cells (n p) up, else 1 */
     int32_t objective;           /* st_gbt_objective */
 } st_gbt_opts;
 
