@@ -28,7 +28,6 @@ local util = require "strata.util"
 local crystal = require "strata.crystal"
 local ml = require "strata.ml"
 local plot = require "strata.plot"
-local array = require "strata.array"
 local B = require "strata.backend"
 
 local recipe = {
@@ -508,19 +507,12 @@ local function stage_ensemble(S, o)
     local y = S.Y[el]
     local npos = 0
     for _, v in ipairs(y) do npos = npos + v end
-    local acc = array.zeros({n, S.n + 1})
-    local pacc = Xnew and array.zeros({Xnew.shape[1]}) or nil
-    for m = 1, o.models do
-      local cfg = {n_estimators = o.rounds, seed = o.seed + m, scale_pos_weight = (n - npos) / npos}
-      for k, v in pairs(STUDY_XGB) do cfg[k] = v end
-      local g = ml.gbt(cfg)
-      must(g:fit(S.Xall, y))
-      acc:add_(g:shap(S.Xall))
-      if pacc then pacc:add_(g:predict(Xnew)) end
-      g:free()
-      prog:step()
-    end
-    acc:div_(o.models)
+    local cfg = {n_estimators = o.rounds, seed = o.seed + 1, scale_pos_weight = (n - npos) / npos, models = o.models,
+                 predict = Xnew}
+    for k, v in pairs(STUDY_XGB) do cfg[k] = v end
+    local ens = must(ml.gbt_ensemble(S.Xall, y, cfg))   -- boosters in parallel, averaged in seed order
+    local acc, pacc = ens.shap, ens.pred
+    prog:step(o.models)
     -- importance of feature j (distance to framework j): mean over frameworks of |mean SHAP|
     local imp = acc:abs():mean(1):totable()
     local order = {}
@@ -535,10 +527,7 @@ local function stage_ensemble(S, o)
       top_rows[#top_rows + 1] = {el, r, S.names[j], imp[j], lab[S.names[j]] or ""}
     end
     S.results.shap[el] = {top = top}
-    if pacc then
-      pacc:div_(o.models)
-      preds[el] = pacc:totable()
-    end
+    if pacc then preds[el] = pacc:totable() end
     -- map coloured by importance, positives outlined
     local xs, ys, vals, outline, labels = {}, {}, {}, {}, {}
     for j = 1, S.n do

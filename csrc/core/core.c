@@ -1,8 +1,10 @@
 /* core.c -- context, status names, interrupt flag, thread control, dtype/view helpers.
  *
  * Thread control: one number decides both OpenMP and OpenBLAS.  Kernels parallelise with OpenMP;
- * BLAS calls made inside OpenMP regions must run single-threaded, so we keep OpenBLAS at the same
- * count and rely on OpenBLAS detecting nested parallel regions (it runs serially inside them).
+ * BLAS is called only outside OpenMP parallel regions (Debian's default OpenBLAS is the pthread
+ * build, which does not serialise itself inside them), so the two never run at once and 2 cores
+ * are never oversubscribed.  Kernels that need dot products inside threads use their own
+ * micro-kernels (csrc/entropy/tile.c).
  */
 #include "internal.h"
 #include <errno.h>

@@ -7,8 +7,8 @@
  * blocking), then, while the block is still in registers, forms s, and for each bandwidth
  * accumulates exp(-(s - m_i) a_k), a_k = 1/(2 h_k^2), into per-query lane sums (and per-reference
  * column sums for symmetric tiles).  The squared distance is computed once per pair; only the
- * exponential is per bandwidth.  Bandwidths are sorted so that once a whole vector underflows for
- * one bandwidth it is negligible for all sharper ones and the loop stops.
+ * exponential is per bandwidth.  Bandwidths are sorted so that once a whole vector is negligible
+ * for one bandwidth it is negligible for all sharper ones and the loop stops.
  *
  * Negligible terms: exp(x) with x < tp->xskip = ln(tol/N) is skipped (whole vectors only).  Each
  * sum is >= 1 in its shifted units (self term, or the nearest term exp((m - s_min) a) >= 1), so
@@ -31,7 +31,7 @@
  * 0.  Max error <= 2 ulp on [-708, 600] (checked in tests).
  *
  * Not done here: blocking over the descriptor dimension (one panel of ENT_NR x d doubles should fit
- * in L1: 12 KB for d = 63; for d in the hundreds it streams from L2), no float32 path, no
+ * in L1: 12 KB for d = 63; for d in the hundreds it streams from L2), no float32 (tile32.c), no
  * threading (the drivers thread over tiles).
  */
 #include "entropy_impl.h"

@@ -50,7 +50,7 @@ static void kernel_opts(lua_State *L, int idx, st_entropy_opts *o)
     luaL_checktype(L, idx, LUA_TTABLE);
     lua_getfield(L, idx, "method");
     if (!lua_isnil(L, -1)) {
-        static const char *names[] = {"auto", "dense", "pruned", "approx", NULL};
+        static const char *names[] = {"auto", "dense", "pruned", "approx", "fast", NULL};
         o->method = luaL_checkoption(L, -1, NULL, names);
     }
     lua_pop(L, 1);

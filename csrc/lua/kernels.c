@@ -46,7 +46,7 @@ static void entropy_opts(lua_State *L, int idx, st_entropy_opts *o, st_entropy_s
     luaL_checktype(L, idx, LUA_TTABLE);
     lua_getfield(L, idx, "method");
     if (!lua_isnil(L, -1)) {
-        static const char *names[] = {"auto", "dense", "pruned", "approx", NULL};
+        static const char *names[] = {"auto", "dense", "pruned", "approx", "fast", NULL};
         o->method = luaL_checkoption(L, -1, NULL, names);
     }
     lua_pop(L, 1);
@@ -63,14 +63,15 @@ static void entropy_opts(lua_State *L, int idx, st_entropy_opts *o, st_entropy_s
 
 static void push_stats(lua_State *L, const st_entropy_stats *s)
 {
-    static const char *methods[] = {"auto", "dense", "pruned", "approx"};
+    static const char *methods[] = {"auto", "dense", "pruned", "approx", "fast"};
     lua_createtable(L, 0, 7);
     lua_pushnumber(L, s->pairs_total); lua_setfield(L, -2, "pairs_total");
     lua_pushnumber(L, s->pairs_computed); lua_setfield(L, -2, "pairs_computed");
     lua_pushnumber(L, s->pairs_neglected); lua_setfield(L, -2, "pairs_neglected");
     lua_pushnumber(L, s->pairs_approximated); lua_setfield(L, -2, "pairs_approximated");
     lua_pushnumber(L, s->seconds); lua_setfield(L, -2, "seconds");
-    lua_pushstring(L, s->method_used >= 0 && s->method_used <= 3 ? methods[s->method_used] : "?");
+    lua_pushnumber(L, s->error_bound); lua_setfield(L, -2, "error_bound");
+    lua_pushstring(L, s->method_used >= 0 && s->method_used <= 4 ? methods[s->method_used] : "?");
     lua_setfield(L, -2, "method");
 }
 

@@ -269,38 +269,76 @@ static int gbt_gc(lua_State *L)
     return 0;
 }
 
-/* ml_gbt_create({n_estimators=, max_depth=, learning_rate=, subsample=, colsample_bytree=,
- * min_child_weight=, reg_lambda=, gamma=, scale_pos_weight=, seed=, nthread=, objective=}) */
+/* {n_estimators=, max_depth=, learning_rate=, subsample=, colsample_bytree=, min_child_weight=,
+ * reg_lambda=, gamma=, scale_pos_weight=, seed=, nthread=, objective=} -> options */
+static void gbt_opts(lua_State *L, int idx, st_gbt_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    if (lua_isnoneornil(L, idx)) return;
+    luaL_checktype(L, idx, LUA_TTABLE);
+    o->n_estimators = (int32_t)optnum(L, idx, "n_estimators", 0);
+    o->max_depth = (int32_t)optnum(L, idx, "max_depth", 0);
+    o->learning_rate = optnum(L, idx, "learning_rate", 0);
+    o->subsample = optnum(L, idx, "subsample", 0);
+    o->colsample_bytree = optnum(L, idx, "colsample_bytree", 0);
+    o->min_child_weight = optnum(L, idx, "min_child_weight", 0);
+    o->reg_lambda = optnum(L, idx, "reg_lambda", 0);
+    o->gamma = optnum(L, idx, "gamma", 0);
+    o->scale_pos_weight = optnum(L, idx, "scale_pos_weight", 0);
+    o->seed = (int64_t)optnum(L, idx, "seed", 0);
+    o->nthread = (int32_t)optnum(L, idx, "nthread", 0);
+    lua_getfield(L, idx, "objective");
+    if (!lua_isnil(L, -1)) {
+        static const char *names[] = {"binary:logistic", "reg:squarederror", NULL};
+        o->objective = luaL_checkoption(L, -1, NULL, names);
+    }
+    lua_pop(L, 1);
+}
+
+/* ml_gbt_create(opts) -> booster userdata */
 static int l_gbt_create(lua_State *L)
 {
     st_gbt_opts o;
-    memset(&o, 0, sizeof o);
-    if (!lua_isnoneornil(L, 1)) {
-        luaL_checktype(L, 1, LUA_TTABLE);
-        o.n_estimators = (int32_t)optnum(L, 1, "n_estimators", 0);
-        o.max_depth = (int32_t)optnum(L, 1, "max_depth", 0);
-        o.learning_rate = optnum(L, 1, "learning_rate", 0);
-        o.subsample = optnum(L, 1, "subsample", 0);
-        o.colsample_bytree = optnum(L, 1, "colsample_bytree", 0);
-        o.min_child_weight = optnum(L, 1, "min_child_weight", 0);
-        o.reg_lambda = optnum(L, 1, "reg_lambda", 0);
-        o.gamma = optnum(L, 1, "gamma", 0);
-        o.scale_pos_weight = optnum(L, 1, "scale_pos_weight", 0);
-        o.seed = (int64_t)optnum(L, 1, "seed", 0);
-        o.nthread = (int32_t)optnum(L, 1, "nthread", 0);
-        lua_getfield(L, 1, "objective");
-        if (!lua_isnil(L, -1)) {
-            static const char *names[] = {"binary:logistic", "reg:squarederror", NULL};
-            o.objective = luaL_checkoption(L, -1, NULL, names);
-        }
-        lua_pop(L, 1);
-    }
+    gbt_opts(L, 1, &o);
     gbt_ref *r = lua_newuserdatauv(L, sizeof *r, 0);
     r->m = NULL;
     luaL_setmetatable(L, GBT_MT);
     int rc = st_gbt_create(stl_ctx(L), &o, &r->m);
     if (rc) return stl_fail(L, rc);
     return 1;
+}
+
+/* ml_gbt_ensemble(X, y, opts, nmodels, weights|nil, Xq|nil, want_shap) -> shap_mean [n][p+1] | false,
+ * pred_mean [nq] | false */
+static int l_gbt_ensemble(lua_State *L)
+{
+    const st_view *x, *y, *w;
+    xy_args(L, 1, 2, 5, "gbt_ensemble", &x, &y, &w);
+    st_gbt_opts o;
+    gbt_opts(L, 3, &o);
+    lua_Integer m = luaL_checkinteger(L, 4);
+    if (m < 1 || m > 1000000) luaL_error(L, "gbt_ensemble: nmodels = %d, expected 1..1000000", (int)m);
+    const st_view *q = NULL;
+    int64_t n = x->shape[0], p = x->shape[1];
+    if (!lua_isnoneornil(L, 6)) {
+        q = dense_arg(L, 6, 2, "gbt_ensemble: query rows");
+        if (q->shape[1] != p) luaL_error(L, "gbt_ensemble: query rows have %d columns, X has %d", (int)q->shape[1], (int)p);
+    }
+    int want = lua_toboolean(L, 7);
+    int64_t ss[2] = {n, p + 1}, sq[1] = {q ? q->shape[0] : 0};
+    lua_pushboolean(L, 0);
+    int s1 = lua_gettop(L);
+    lua_pushboolean(L, 0);
+    int s2 = lua_gettop(L);
+    stl_array *sh = NULL, *pr = NULL;
+    if (want) { sh = stl_array_new(L, ST_F64, 2, ss); lua_replace(L, s1); }
+    if (q) { pr = stl_array_new(L, ST_F64, 1, sq); lua_replace(L, s2); }
+    int rc = st_gbt_ensemble(stl_ctx(L), &o, (int32_t)m, n, p, x->data, p, y->data, w ? w->data : NULL,
+                             sh ? sh->v.data : NULL, q ? q->shape[0] : 0, q ? q->data : NULL, p,
+                             pr ? pr->v.data : NULL);
+    if (rc) return stl_fail(L, rc);
+    lua_settop(L, s2);
+    return 2;
 }
 
 static int l_gbt_free(lua_State *L)
@@ -370,7 +408,8 @@ STL_MODULE(ml)
         {"ml_logreg_fit", l_logreg_fit}, {"ml_logreg_objective", l_logreg_objective},
         {"ml_logreg_predict", l_logreg_predict}, {"ml_gbt_create", l_gbt_create}, {"ml_gbt_free", l_gbt_free},
         {"ml_gbt_set_param", l_gbt_set_param}, {"ml_gbt_train", l_gbt_train}, {"ml_gbt_nfeatures", l_gbt_nfeatures},
-        {"ml_gbt_predict", l_gbt_predict}, {"ml_gbt_shap", l_gbt_shap}, {NULL, NULL}};
+        {"ml_gbt_predict", l_gbt_predict}, {"ml_gbt_shap", l_gbt_shap}, {"ml_gbt_ensemble", l_gbt_ensemble},
+        {NULL, NULL}};
     luaL_setfuncs(L, fns, 0);
     luaL_newmetatable(L, GBT_MT);
     lua_pushcfunction(L, gbt_gc);

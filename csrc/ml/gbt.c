@@ -10,6 +10,8 @@
  * SHAP values: XGBoost's exact tree SHAP (Lundberg, Erion & Lee, arXiv:1802.03888, Algorithm 2);
  * per row the contributions plus the bias column sum to the margin.
  *
+ * st_gbt_ensemble trains independent boosters concurrently (separate Booster and DMatrix objects
+ * per thread; XGBoost keeps its error text per thread) and sums their outputs in model order.
  * Does not: multi-class objectives, early stopping or evaluation sets (the caller holds out data
  * and scores predictions itself), GPU training, or model files (train again from the seed: it is
  * deterministic).
@@ -19,6 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <xgboost/c_api.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 enum { MAX_PARAMS = 64 };
 
@@ -264,4 +269,96 @@ int st_gbt_predict(st_ctx *ctx, st_gbt *m, int64_t n, int64_t p, const double *x
 int st_gbt_shap(st_ctx *ctx, st_gbt *m, int64_t n, int64_t p, const double *x, int64_t ldx, double *out)
 {
     return predict(ctx, "gbt_shap", m, n, p, x, ldx, 2, out);
+}
+
+int st_gbt_ensemble(st_ctx *ctx, const st_gbt_opts *opts, int32_t nmodels, int64_t n, int64_t p, const double *x,
+                    int64_t ldx, const double *y, const double *weights, double *shap_mean, int64_t nq,
+                    const double *xq, int64_t ldq, double *pred_mean)
+{
+    const char *where = "gbt_ensemble";
+    if (nmodels < 1) return st_fail(ctx, ST_ERR_ARG, "%s: nmodels = %d, need at least 1", where, nmodels);
+    int rc = st_ml_check_xy(ctx, where, n, p, x, ldx, y, !opts || opts->objective == ST_GBT_BINARY_LOGISTIC, 1);
+    if (rc) return rc;
+    if (!y) return st_fail(ctx, ST_ERR_ARG, "%s: NULL labels", where);
+    if (nq < 0 || (nq > 0 && (!xq || ldq < p || !pred_mean)))
+        return st_fail(ctx, ST_ERR_ARG, "%s: query rows need xq, a row stride >= %lld and pred_mean", where,
+                       (long long)p);
+    if (nq > 0 && (rc = st_ml_check_xy(ctx, where, nq, p, xq, ldq, NULL, 0, 1))) return rc;
+    st_gbt_opts o;
+    memset(&o, 0, sizeof o);
+    if (opts) o = *opts;
+    o.nthread = 1;   /* parallel over models instead */
+    {   /* validate the options once, on the calling thread */
+        st_gbt *probe = NULL;
+        if ((rc = st_gbt_create(ctx, &o, &probe))) return rc;
+        st_gbt_destroy(probe);
+    }
+    size_t ns = (size_t)n * (size_t)(p + 1);
+    if (shap_mean) memset(shap_mean, 0, ns * sizeof(double));
+    if (pred_mean && nq > 0) memset(pred_mean, 0, (size_t)nq * sizeof(double));
+    int stop = 0, fail_status = ST_OK, nt = st_threads() < nmodels ? st_threads() : nmodels;
+    char fail_msg[512] = "";
+    int64_t done = 0;
+#pragma omp parallel num_threads(nt)
+    {
+        st_ctx *tctx = st_ctx_create();
+        double *sh = shap_mean ? st_malloc_array(ns, sizeof(double)) : NULL;
+        double *pr = pred_mean && nq > 0 ? st_malloc_array((size_t)nq, sizeof(double)) : NULL;
+        if (!tctx || (shap_mean && !sh) || (pred_mean && nq > 0 && !pr)) {
+#pragma omp critical(st_gbt_ensemble_fail)
+            if (!fail_status) { fail_status = ST_ERR_NOMEM; snprintf(fail_msg, sizeof fail_msg, "%s: out of memory", where); }
+#pragma omp atomic write
+            stop = 1;
+        }
+#pragma omp for ordered schedule(dynamic, 1)
+        for (int32_t m = 0; m < nmodels; m++) {
+            int s, r = ST_OK;
+#pragma omp atomic read
+            s = stop;
+            st_gbt *g = NULL;
+            if (!s && st_interrupt_pending()) r = st_fail(tctx, ST_ERR_INTERRUPTED, "%s: interrupted", where);
+            if (!s && !r) {
+                st_gbt_opts om = o;
+                om.seed = o.seed + m;
+                r = st_gbt_create(tctx, &om, &g);
+                if (!r) r = st_gbt_train(tctx, g, n, p, x, ldx, y, weights);
+                if (!r && sh) r = st_gbt_shap(tctx, g, n, p, x, ldx, sh);
+                if (!r && pr) r = st_gbt_predict(tctx, g, nq, p, xq, ldq, 0, pr);
+                st_gbt_destroy(g);
+            }
+            if (r) {
+#pragma omp critical(st_gbt_ensemble_fail)
+                if (!fail_status) {
+                    fail_status = r;
+                    snprintf(fail_msg, sizeof fail_msg, "%s: model %d: %s", where, m + 1, st_ctx_message(tctx));
+                }
+#pragma omp atomic write
+                stop = 1;
+            }
+#pragma omp ordered
+            {   /* sums in model order: identical results for any thread count */
+                int s2;
+#pragma omp atomic read
+                s2 = stop;
+                if (!s2) {
+                    if (sh) for (size_t k = 0; k < ns; k++) shap_mean[k] += sh[k];
+                    if (pr) for (int64_t k = 0; k < nq; k++) pred_mean[k] += pr[k];
+                }
+                done++;
+                int tid = 0;
+#ifdef _OPENMP
+                tid = omp_get_thread_num();
+#endif
+                if (tid == 0) st_progress(ctx, "boosters", (double)done, (double)nmodels);
+            }
+        }
+        free(sh);
+        free(pr);
+        st_ctx_destroy(tctx);
+    }
+    if (fail_status) return st_fail(ctx, fail_status, "%s", fail_msg);
+    if (shap_mean) for (size_t k = 0; k < ns; k++) shap_mean[k] /= nmodels;
+    if (pred_mean) for (int64_t k = 0; k < nq; k++) pred_mean[k] /= nmodels;
+    st_progress(ctx, "boosters", (double)nmodels, (double)nmodels);
+    return ST_OK;
 }

@@ -80,24 +80,41 @@ local function handle_of(at, fn, level)
   return atoms.handle(at)
 end
 
+-- A structure without a periodic cell is an expected failure (a molecule in a file of crystals):
+-- nil, message instead of the kernel's argument error.
+local function periodic(h)
+  if not B.atoms_has_cell(h) then return nil, "structure has no cell (periodic crystals only)" end
+  local p = B.atoms_pbc(h)
+  if p[1] == 0 or p[2] == 0 or p[3] == 0 then return nil, "structure is not periodic along all three axes" end
+  return true
+end
+
 -- ---- invariants of one frame -------------------------------------------------------------------
 
 --- AMD_1..AMD_k (Å) of a periodic frame; nil, message if the frame has no cell or pbc.
 function M.amd(at, opts)
-  return B.crystal_amd(handle_of(at, "amd", 2), kernel_opts(opts, "amd", 2))
+  local h, o = handle_of(at, "amd", 2), kernel_opts(opts, "amd", 2)
+  local ok, err = periodic(h)
+  if not ok then return nil, err end
+  return B.crystal_amd(h, o)
 end
 
 --- PDD: {weights = [m] (sum 1), rows = [m][k] (Å), k = k}; nil, message on failure.
 function M.pdd(at, opts)
-  local o = kernel_opts(opts, "pdd", 2)
-  local w, r = B.crystal_pdd(handle_of(at, "pdd", 2), o)
+  local h, o = handle_of(at, "pdd", 2), kernel_opts(opts, "pdd", 2)
+  local ok, err = periodic(h)
+  if not ok then return nil, err end
+  local w, r = B.crystal_pdd(h, o)
   if not w then return nil, r end
   return {weights = w, rows = r, k = o.k}
 end
 
 --- Periodic k-NN distances of the query sites: dist [sites][k] and multiplicities [sites].
 function M.knn(at, opts)
-  return B.crystal_knn(handle_of(at, "knn", 2), kernel_opts(opts, "knn", 2))
+  local h, o = handle_of(at, "knn", 2), kernel_opts(opts, "knn", 2)
+  local ok, err = periodic(h)
+  if not ok then return nil, err end
+  return B.crystal_knn(h, o)
 end
 
 --- Number of query sites (asymmetric-unit sites of a CIF frame, else atoms) after the species
@@ -124,7 +141,9 @@ function M.amds(list, opts)
   local out = array.zeros({#list, o.k})
   local p = util.progress("AMD", #list)
   for i, item in ipairs(list) do
-    local a, err = B.crystal_amd(atoms.handle(frame_of(item, i, "amds")), o)
+    local h = atoms.handle(frame_of(item, i, "amds"))
+    local a, err = periodic(h)
+    if a then a, err = B.crystal_amd(h, o) end
     if not a then p:done(); return nil, label_of(item, i) .. ": " .. err end
     out[i] = a
     p:step()
@@ -140,7 +159,9 @@ function M.pdds(list, opts)
   local out = {}
   local p = util.progress("PDD", #list)
   for i, item in ipairs(list) do
-    local w, r = B.crystal_pdd(atoms.handle(frame_of(item, i, "pdds")), o)
+    local h = atoms.handle(frame_of(item, i, "pdds"))
+    local w, r = periodic(h)
+    if w then w, r = B.crystal_pdd(h, o) end
     if not w then p:done(); return nil, label_of(item, i) .. ": " .. r end
     out[i] = {weights = w, rows = r, k = o.k}
     p:step()

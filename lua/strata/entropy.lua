@@ -304,7 +304,7 @@ end
 
 --- Entropy and diversity of a set: entropy(X[, h[, opts]]) -> {H, D, N, lnN, efficiency, h}.
 --- h: a number (default 0.015) or a list (then a list of results).  opts: method (auto, dense,
---- pruned, approx), tol.  One environment gives H = D = 0 and efficiency nil (0/0).
+--- pruned, approx, fast), tol.  One environment gives H = D = 0 and efficiency nil (0/0).
 function M.entropy(X, h, opts)
   local n = check_matrix(X, "entropy", "X", 2)
   if n == 0 then error("entropy: X has no rows (entropy of an empty set is undefined)", 2) end
@@ -934,8 +934,8 @@ function R.options(extra)
     { name = "bandwidth", short = "b", default = tostring(M.defaults.h), metavar = "H|auto",
       help = "kernel bandwidth h, 1/Å; 'auto' = QUESTS rule from the volume per atom" },
     { name = "species-aware", type = "flag", help = "species-aware descriptor (default: element-agnostic)" },
-    { name = "kernel", type = "choice", values = {"auto", "dense", "pruned", "approx"}, default = "auto",
-      help = "kernel-sum method (docs/entropy.md; approx: relative error <= 1e-6)" },
+    { name = "kernel", type = "choice", values = {"auto", "dense", "pruned", "approx", "fast"}, default = "auto",
+      help = "kernel-sum method (docs/entropy.md; approx: sums within 1e-6, fast: float32, ~1e-4)" },
     { name = "quiet", short = "q", type = "flag", help = "no progress lines on stderr" },
   }
   for _, e in ipairs(extra or {}) do o[#o + 1] = e end

@@ -674,6 +674,7 @@ function M.set_progress(on) C.st_ctx_set_progress(ctx, nil, nil) end  -- no C-si
 -- Kernel bindings (neighbour lists, descriptors, entropy, ...) live in their own file.
 M._private = {ctx = ctx, fail = fail, check = check, box_of = box_of, DT = DT, DTNAME = DTNAME}
 require "strata.ffi_kernels" (M)
+require "strata.ffi_md" (M)
 require "strata.ffi_crystal" (M)
 
 return M

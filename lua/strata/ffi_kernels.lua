@@ -28,14 +28,14 @@ return function(M)
     return arr, #h
   end
 
-  local METHODS = {auto = 0, dense = 1, pruned = 2, approx = 3}
-  local MNAMES = {[0] = "auto", "dense", "pruned", "approx"}
+  local METHODS = {auto = 0, dense = 1, pruned = 2, approx = 3, fast = 4}
+  local MNAMES = {[0] = "auto", "dense", "pruned", "approx", "fast"}
   local function opts_of(t)
     local o, st = ffi.new("st_entropy_opts"), ffi.new("st_entropy_stats")
     o.stats = st
     if t then
       if t.method then
-        o.method = METHODS[t.method] or error("bad method '" .. tostring(t.method) .. "' (auto, dense, pruned, approx)", 3)
+        o.method = METHODS[t.method] or error("bad method '" .. tostring(t.method) .. "' (auto, dense, pruned, approx, fast)", 3)
       end
       o.tol = t.tol or 0
       o.overlap_eps = t.eps or 0
@@ -45,7 +45,7 @@ return function(M)
   end
   local function stats_of(s)
     return {pairs_total = s.pairs_total, pairs_computed = s.pairs_computed, pairs_neglected = s.pairs_neglected,
-            pairs_approximated = s.pairs_approximated, seconds = s.seconds, method = MNAMES[s.method_used] or "?"}
+            pairs_approximated = s.pairs_approximated, seconds = s.seconds, error_bound = s.error_bound, method = MNAMES[s.method_used] or "?"}
   end
   local function list(arr, n)
     local t = {}
@@ -192,7 +192,7 @@ return function(M)
     local o = ffi.new("st_entropy_opts")
     if t then
       if t.method then
-        o.method = METHODS[t.method] or error("bad method '" .. tostring(t.method) .. "' (auto, dense, pruned, approx)", 3)
+        o.method = METHODS[t.method] or error("bad method '" .. tostring(t.method) .. "' (auto, dense, pruned, approx, fast)", 3)
       end
       o.tol = t.tol or 0
     end

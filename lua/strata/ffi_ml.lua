@@ -197,10 +197,10 @@ return function(M)
     return h.g
   end
 
-  function M.ml_gbt_create(t)
+  local function gbt_opts(t)
     local o = ffi.new("st_gbt_opts")
     if t ~= nil then
-      if type(t) ~= "table" then error("gbt: options must be a table", 2) end
+      if type(t) ~= "table" then error("gbt: options must be a table", 3) end
       o.n_estimators = optnum(t, "n_estimators")
       o.max_depth = optnum(t, "max_depth")
       o.learning_rate = optnum(t, "learning_rate")
@@ -214,13 +214,41 @@ return function(M)
       o.nthread = optnum(t, "nthread")
       if t.objective ~= nil then
         o.objective = OBJ[t.objective] or error("bad argument #-1 to 'ml_gbt_create' (invalid option '" ..
-                                                 tostring(t.objective) .. "')", 2)
+                                                 tostring(t.objective) .. "')", 3)
       end
     end
+    return o
+  end
+
+  function M.ml_gbt_create(t)
+    local o = gbt_opts(t)
     local out = ffi.new("st_gbt *[1]")
     local rc = C.st_gbt_create(ctx, o, out)
     if rc ~= 0 then return fail(rc) end
     return {__gbt = true, g = ffi.gc(out[0], C.st_gbt_destroy)}
+  end
+
+  function M.ml_gbt_ensemble(X, Y, t, m, W, Q, want)
+    local x, y, w, keep = xy(X, Y, W, "gbt_ensemble")
+    local o = gbt_opts(t)
+    if type(m) ~= "number" or m % 1 ~= 0 or m < 1 or m > 1000000 then
+      error("gbt_ensemble: nmodels = " .. tostring(m) .. ", expected 1..1000000", 2)
+    end
+    local n, p = tonumber(x.shape[0]), tonumber(x.shape[1])
+    local q, kq
+    if Q ~= nil then
+      q, kq = dense(Q, 2, "gbt_ensemble: query rows")
+      if tonumber(q.shape[1]) ~= p then
+        error(string.format("gbt_ensemble: query rows have %d columns, X has %d", tonumber(q.shape[1]), p), 2)
+      end
+    end
+    local sh = want and M.array_alloc("float64", {n, p + 1}) or nil
+    local pr = q and M.array_alloc("float64", {tonumber(q.shape[0])}) or nil
+    local rc = C.st_gbt_ensemble(ctx, o, m, n, p, x.data, p, y.data, w and w.data or nil, sh and sh.v.data or nil,
+                                 q and q.shape[0] or 0, q and q.data or nil, p, pr and pr.v.data or nil)
+    local _ = {keep, kq}
+    if rc ~= 0 then return fail(rc) end
+    return sh or false, pr or false
   end
 
   function M.ml_gbt_free(h)

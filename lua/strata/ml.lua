@@ -201,6 +201,21 @@ function Gbt:shap(X) return B.ml_gbt_shap(self.h, mat(X, "gbt:shap", 2)) end
 function Gbt:nfeatures() return B.ml_gbt_nfeatures(self.h) end
 function Gbt:free() B.ml_gbt_free(self.h) end
 
+--- An ensemble of opts.models boosters (seeds opts.seed + 0..models-1), trained in parallel on
+--- (X, y[, opts.weights]) and averaged: {shap = n x (p + 1) mean tree SHAP on X (unless
+--- opts.shap == false), pred = mean prediction on opts.predict (a q x p array) or nil}.
+--- Boosting options as in ml.gbt.  Results do not depend on the thread count.
+function M.gbt_ensemble(X, y, opts)
+  opts = opts or {}
+  local models = opts.models or 100
+  local sh, pr = B.ml_gbt_ensemble(mat(X, "gbt_ensemble", 2), vec(y, "gbt_ensemble: labels", 2), opts, models,
+                                   opts.weights and vec(opts.weights, "gbt_ensemble: weights", 2) or nil,
+                                   opts.predict and mat(opts.predict, "gbt_ensemble: predict", 2) or nil,
+                                   opts.shap ~= false)
+  if sh == nil then return nil, pr end
+  return {shap = sh or nil, pred = pr or nil}
+end
+
 -- ---- data plumbing -------------------------------------------------------------------------------
 
 --- Rows idx (1-based, repeats allowed) of X as a new n_idx x p array.
@@ -419,6 +434,7 @@ M.doc = {
   [M.tsne] = "ml.tsne(D[, {perplexity=30, iterations=1000, seed=0}]) -> n x 2 coordinates, KL",
   [M.logreg] = "ml.logreg(X, y[, {C=1, balanced=, standardize=}]) -> model with :predict(X)",
   [M.gbt] = "ml.gbt{n_estimators=, max_depth=, learning_rate=, ...} -> model with :fit, :predict, :shap",
+  [M.gbt_ensemble] = "ml.gbt_ensemble(X, y, {models=100, predict=Xq, ...}) -> {shap = mean SHAP, pred = mean prediction}",
   [M.stratified_kfold] = "ml.stratified_kfold(y, k, rng) -> k lists of test rows",
   [M.study_split] = "ml.study_split(y, rng) -> {train=, val=, test=} with resampled negatives (the study's protocol)",
   [M.read_label_table] = "ml.read_label_table(path) -> {columns=, keys=, values=}; nil, msg",

@@ -492,6 +492,59 @@ TEST(gbt_separable_and_shap)
     st_ctx_destroy(ctx);
 }
 
+TEST(gbt_ensemble_matches_sequential)
+{
+    /* the parallel ensemble = the mean of boosters trained one by one with seeds seed + m, exactly,
+       whatever the thread count */
+    st_ctx *ctx = st_ctx_create();
+    enum { N = 80, P = 5, Q = 7, M = 5 };
+    static double x[N * P], y[N], xq[Q * P], shap[N * (P + 1)], pred[Q], s1[N * (P + 1)], p1[Q], one[N * (P + 1)],
+        po[Q];
+    for (int i = 0; i < N; i++) {
+        for (int j = 0; j < P; j++) x[i * P + j] = urand();
+        y[i] = x[i * P] + 0.3 * urand() > 0.6;
+    }
+    for (int i = 0; i < Q * P; i++) xq[i] = urand();
+    st_gbt_opts o;
+    memset(&o, 0, sizeof o);
+    o.n_estimators = 20;
+    o.max_depth = 3;
+    o.subsample = 0.7;
+    o.colsample_bytree = 0.6;
+    o.seed = 10;
+    CHECK_OK(ctx, st_gbt_ensemble(ctx, &o, M, N, P, x, P, y, NULL, shap, Q, xq, P, pred));
+    memset(s1, 0, sizeof s1);
+    memset(p1, 0, sizeof p1);
+    for (int m = 0; m < M; m++) {
+        st_gbt_opts om = o;
+        om.seed = o.seed + m;
+        om.nthread = 1;
+        st_gbt *g = NULL;
+        CHECK_OK(ctx, st_gbt_create(ctx, &om, &g));
+        CHECK_OK(ctx, st_gbt_train(ctx, g, N, P, x, P, y, NULL));
+        CHECK_OK(ctx, st_gbt_shap(ctx, g, N, P, x, P, one));
+        CHECK_OK(ctx, st_gbt_predict(ctx, g, Q, P, xq, P, 0, po));
+        for (int k = 0; k < N * (P + 1); k++) s1[k] += one[k];
+        for (int k = 0; k < Q; k++) p1[k] += po[k];
+        st_gbt_destroy(g);
+    }
+    double e = 0;
+    for (int k = 0; k < N * (P + 1); k++) e = fmax(e, fabs(s1[k] / M - shap[k]));
+    for (int k = 0; k < Q; k++) e = fmax(e, fabs(p1[k] / M - pred[k]));
+    CHECK_MSG(e == 0, "ensemble differs from the sequential mean by %g", e);
+    int nt = st_get_num_threads();
+    st_set_num_threads(1);
+    CHECK_OK(ctx, st_gbt_ensemble(ctx, &o, M, N, P, x, P, y, NULL, s1, Q, xq, P, p1));
+    st_set_num_threads(nt);
+    CHECK(memcmp(s1, shap, sizeof shap) == 0 && memcmp(p1, pred, sizeof pred) == 0);
+    /* errors name the model; bad options are caught before any thread starts */
+    CHECK(st_gbt_ensemble(ctx, &o, 0, N, P, x, P, y, NULL, shap, 0, NULL, 0, NULL) == ST_ERR_ARG);
+    o.subsample = 3;
+    CHECK(st_gbt_ensemble(ctx, &o, M, N, P, x, P, y, NULL, shap, 0, NULL, 0, NULL) == ST_ERR_ARG);
+    CHECK(strstr(st_ctx_message(ctx), "subsample (3)") != NULL);
+    st_ctx_destroy(ctx);
+}
+
 TEST(distance_matrix_errors)
 {
     st_ctx *ctx = st_ctx_create();
@@ -528,6 +581,7 @@ int main(void)
     RUN(logreg_gradient_and_optimum);
     RUN(logreg_errors);
     RUN(gbt_separable_and_shap);
+    RUN(gbt_ensemble_matches_sequential);
     RUN(distance_matrix_errors);
     return DONE();
 }

@@ -143,5 +143,14 @@ ST_API int st_gbt_predict(st_ctx *ctx, st_gbt *m, int64_t n, int64_t p, const do
  * sums to the margin (Lundberg, Erion & Lee 2018, Algorithm 2, as implemented in XGBoost). */
 ST_API int st_gbt_shap(st_ctx *ctx, st_gbt *m, int64_t n, int64_t p, const double *x, int64_t ldx,
                        double *out);
+/* An ensemble of nmodels boosters with seeds opts->seed + 0 .. nmodels - 1, all trained on the
+ * same x [n][ldx], y, weights (NULL = 1), run in parallel over models (one XGBoost thread each),
+ * then averaged in model order (so the result does not depend on the thread count):
+ * shap_mean [n][p + 1] (may be NULL) = mean tree SHAP values on x; pred_mean [nq] (may be NULL or
+ * nq = 0) = mean prediction on xq [nq][ldq]. */
+ST_API int st_gbt_ensemble(st_ctx *ctx, const st_gbt_opts *opts, int32_t nmodels, int64_t n, int64_t p,
+                           const double *x, int64_t ldx, const double *y, const double *weights,
+                           double *shap_mean, int64_t nq, const double *xq, int64_t ldq,
+                           double *pred_mean);
 
 #endif
