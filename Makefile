@@ -98,10 +98,10 @@ bench: deps
 
 # The whole suite under AddressSanitizer + UBSan, in a separate build tree.
 asan: deps
-	@$(MAKE) --no-print-directory -j2 B=build-asan BIN=build-asan/bin OPT="-O1" \
+	@$(MAKE) --no-print-directory -j2 B=build-asan BIN=bin-asan OPT="-O1" \
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" all ctests
 	@ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 STRATA_BUILD=build-asan \
-	  STRATA_BIN=build-asan/bin/strata tests/run.sh
+	  STRATA_BIN=bin-asan/strata tests/run.sh
 
 fuzz: deps
 	@tests/fuzz/run.sh
@@ -120,4 +120,4 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|g' scripts/strata.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/strata.pc
 
 clean:
-	rm -rf build build-asan bin
+	rm -rf build build-asan bin bin-asan

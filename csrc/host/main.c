@@ -191,8 +191,11 @@ static void set_paths(lua_State *L, int noenv)
             p += len + (end != NULL);
         }
     }
+    /* In a source tree the build folder is "build", or STRATA_BUILD (make asan uses build-asan). */
+    const char *bdir = getenv("STRATA_BUILD");
+    if (!bdir || !*bdir || strchr(bdir, '/')) bdir = "build";
     if (!strcmp(host_info.layout, "source"))
-        lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua;%s/build/lua/?.lua;", root, root, root);
+        lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua;%s/%s/lua/?.lua;", root, root, root, bdir);
     else if (!strcmp(host_info.layout, "install"))
         lua_pushfstring(L, "%s/share/lua/5.4/?.lua;%s/share/lua/5.4/?/init.lua;", root, root);
     else
@@ -217,7 +220,7 @@ static void set_paths(lua_State *L, int noenv)
         }
     }
     if (!strcmp(host_info.layout, "source"))
-        lua_pushfstring(L, "%s/build/lua/?.so;", root);
+        lua_pushfstring(L, "%s/%s/lua/?.so;", root, bdir);
     else if (!strcmp(host_info.layout, "install"))
         lua_pushfstring(L, "%s/lib/lua/5.4/?.so;", root);
     else
