@@ -61,7 +61,7 @@ function recipe.run(args)
   local kopts = {k = opts.k}
   if opts.species then
     local ok, sp = pcall(crystal.species_numbers, opts.species)
-    if not ok then cli.usage_error(recipe, "option '--species': %s", tostring(sp):gsub("^.-: ", "")) end
+    if not ok then cli.usage_error(recipe, "option '--species': %s", (tostring(sp):gsub("^[^:]*:%d+: ", ""):gsub("^species: ", ""))) end
     kopts.species = sp
   end
   local t0 = os.clock()

@@ -266,7 +266,9 @@ function recipe.run(args)
   local rdf = S.rdf and md.rdf{rmax = S.rdf_rmax, nbins = S.rdf_bins, every = S.sample_every}
   local msd = S.msd and md.msd{every = S.sample_every, nlags = nlags, origin_every = origin_every}
   local vacf = S.vacf and md.vacf{every = S.sample_every, nlags = nlags, origin_every = origin_every}
-  for _, o in ipairs({rdf, msd, vacf}) do if o then obs[#obs + 1] = o end end
+  if rdf then obs[#obs + 1] = rdf end
+  if msd then obs[#obs + 1] = msd end
+  if vacf then obs[#obs + 1] = vacf end
 
   print(string.format("strata md: %s, %d atoms, %s, dt = %g fs, steps %d..%d%s", label, n, S.ensemble, S.dt, start, target,
                       S.T and string.format(", T = %g K", S.T) or ""))
@@ -315,12 +317,7 @@ function recipe.run(args)
   if rdf and rdf:samples() > 0 then
     local r = rdf:result()
     local rho = t.V > 0 and (n - 1) / t.V or nil
-    local cn, acc = {}, 0
-    local dr = r.x[2] - r.x[1]
-    for i = 1, #r.x do
-      if md.finite(r.y[i]) then acc = acc + 4 * math.pi * (rho or 0) * r.y[i] * r.x[i] ^ 2 * dr end
-      cn[i] = acc
-    end
+    local cn = md.coordination(r, rho or 0)
     write_curve(S.rdf, {"r_A", "g", "coordination"}, {r.x, r.y, cn})
     summary.rdf = md.rdf_summary(r, rho)
     summary.rdf.samples, summary.outputs.rdf = r.samples, S.rdf

@@ -16,6 +16,9 @@
  * raise.  Potential options are data from files and command lines, so an ST_ERR_ARG from
  * st_md_potential_create (unknown parameter key) is also returned as nil, message.
  *
+ * Neighbour lists (st_md_nlist) are bound too, for single evaluations and analysis; pairs come
+ * back with 1-based atom indices.
+ *
  * Does not: loop over steps, write files or keep trajectories (lua/strata/md.lua does); copy
  * positions out of a sim except on request (each getter returns a fresh array). */
 #include "binding.h"
@@ -27,6 +30,7 @@
 #define POT_MT "strata.md_potential"
 #define SIM_MT "strata.md_sim"
 #define OBS_MT "strata.md_observer"
+#define NL_MT "strata.md_nlist"
 
 typedef struct {
     st_md_potential *p;
@@ -41,6 +45,10 @@ typedef struct {
 typedef struct {
     st_md_sim *s;
 } sim_ref;
+
+typedef struct {
+    st_md_nlist *nl;
+} nl_ref;
 
 static pot_ref *checkpot(lua_State *L, int idx)
 {
@@ -572,13 +580,83 @@ static int l_observer_reset(lua_State *L)
     return 0;
 }
 
+/* ---- Verlet neighbour lists (for single evaluations and analysis) ---- */
+
+static nl_ref *checknl(lua_State *L, int idx)
+{
+    nl_ref *r = luaL_checkudata(L, idx, NL_MT);
+    if (!r->nl) luaL_error(L, "md neighbour list used after it was freed");
+    return r;
+}
+
+static int nl_gc(lua_State *L)
+{
+    nl_ref *r = luaL_checkudata(L, 1, NL_MT);
+    st_md_nlist_destroy(r->nl);
+    r->nl = NULL;
+    return 0;
+}
+
+/* md_nlist_new(cutoff, skin, full) -> nl */
+static int l_nlist_new(lua_State *L)
+{
+    double cutoff = luaL_checknumber(L, 1), skin = luaL_optnumber(L, 2, 0);
+    int full = lua_toboolean(L, 3);
+    nl_ref *r = lua_newuserdatauv(L, sizeof *r, 0);
+    r->nl = NULL;
+    luaL_setmetatable(L, NL_MT);
+    stl_check(L, st_md_nlist_create(stl_ctx(L), cutoff, skin, full, &r->nl));
+    return 1;
+}
+
+/* md_nlist_update(nl, atoms) -> rebuilt (boolean) | nil, message */
+static int l_nlist_update(lua_State *L)
+{
+    nl_ref *r = checknl(L, 1);
+    st_atoms *a = stl_checkatoms(L, 2);
+    const int32_t *pbc = st_atoms_pbc(a);
+    int32_t rebuilt = 0;
+    int rc = st_md_nlist_update(stl_ctx(L), r->nl, st_atoms_count(a), st_atoms_positions(a),
+                                (pbc[0] || pbc[1] || pbc[2]) ? st_atoms_cell(a) : NULL, pbc, &rebuilt);
+    if (rc) return stl_fail(L, rc);
+    lua_pushboolean(L, rebuilt);
+    return 1;
+}
+
+/* md_nlist_pairs(nl, rmax) -> i [p] (int32, 1-based), j [p] (1-based), d [p][3] (x_j - x_i, Å) */
+static int l_nlist_pairs(lua_State *L)
+{
+    nl_ref *r = checknl(L, 1);
+    double rmax = luaL_checknumber(L, 2);
+    int64_t count = 0;
+    int rc = st_md_nlist_pairs(stl_ctx(L), r->nl, rmax, NULL, NULL, NULL, 0, &count);
+    if (rc) return stl_fail(L, rc);
+    int64_t s1[1] = {count}, s2[2] = {count, 3};
+    stl_array *i = stl_array_new(L, ST_I32, 1, s1);
+    stl_array *j = stl_array_new(L, ST_I32, 1, s1);
+    stl_array *d = stl_array_new(L, ST_F64, 2, s2);
+    rc = st_md_nlist_pairs(stl_ctx(L), r->nl, rmax, i->v.data, j->v.data, d->v.data, count, &count);
+    if (rc) return stl_fail(L, rc);
+    int32_t *ii = i->v.data, *jj = j->v.data;
+    for (int64_t k = 0; k < count; k++) { ii[k]++; jj[k]++; }   /* 1-based for Lua */
+    return 3;
+}
+
+static int l_nlist_builds(lua_State *L)
+{
+    lua_pushinteger(L, st_md_nlist_build_count(checknl(L, 1)->nl));
+    return 1;
+}
+
 /* ---- registration ---- */
 
 static int handle_tostring(lua_State *L)
 {
     void *p = lua_touserdata(L, 1);
-    const char *what = luaL_testudata(L, 1, POT_MT) ? "md potential" : luaL_testudata(L, 1, SIM_MT) ? "md simulation"
-                                                                                                     : "md observer";
+    const char *what = luaL_testudata(L, 1, POT_MT)   ? "md potential"
+                       : luaL_testudata(L, 1, SIM_MT) ? "md simulation"
+                       : luaL_testudata(L, 1, OBS_MT) ? "md observer"
+                                                      : "md neighbour list";
     int alive = p && *(void **)p != NULL;
     lua_pushfstring(L, "%s (%s): %p", what, alive ? "alive" : "freed", p);
     return 1;
@@ -613,10 +691,13 @@ STL_MODULE(md)
         {"md_sim_restore", l_sim_restore}, {"md_sim_attach", l_sim_attach}, {"md_sim_detach", l_sim_detach},
         {"md_observer_new", l_observer_new}, {"md_observer_free", l_observer_free},
         {"md_observer_sample", l_observer_sample}, {"md_observer_result", l_observer_result},
-        {"md_observer_samples", l_observer_samples}, {"md_observer_reset", l_observer_reset}, {NULL, NULL}};
+        {"md_observer_samples", l_observer_samples}, {"md_observer_reset", l_observer_reset},
+        {"md_nlist_new", l_nlist_new}, {"md_nlist_free", nl_gc}, {"md_nlist_update", l_nlist_update},
+        {"md_nlist_pairs", l_nlist_pairs}, {"md_nlist_builds", l_nlist_builds}, {NULL, NULL}};
     luaL_setfuncs(L, fns, 0);
     new_handle_mt(L, POT_MT, pot_gc, l_potential_free);
     new_handle_mt(L, SIM_MT, sim_gc, l_sim_free);
     new_handle_mt(L, OBS_MT, obs_gc, l_observer_free);
+    new_handle_mt(L, NL_MT, nl_gc, nl_gc);
     return 0;
 }

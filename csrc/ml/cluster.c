@@ -5,10 +5,9 @@
  * Prim's algorithm on the complete graph is O(n^2) with an array of best edges (Prim, Bell Syst.
  * Tech. J. 36, 1389 (1957)); a heap would not help on a dense graph.
  * Ward: the Lance-Williams recurrence for squared distances (Lance & Williams, Comput. J. 9, 373
- * (1967); Ward coefficients in Murtagh & Contreras, WIREs DMKD 2, 86 (2012), Table 1):
+ * (1967); Ward coefficients as in Murtagh & Contreras, WIREs DMKD 2, 86 (2012)):
  *     d^2(k, i+j) = [(n_i + n_k) d^2(k, i) + (n_j + n_k) d^2(k, j) - n_k d^2(i, j)] / (n_i + n_j + n_k)
- * Ward is reducible, so the nearest-neighbour chain (Murtagh 1983; Mullner, arXiv:1109.2378,
- * Fig. 4) finds exactly the merges of the greedy algorithm in O(n^2) time; the merges are then
+ * Ward is reducible, so the nearest-neighbour chain (Murtagh 1983; Mullner, arXiv:1109.2378) finds exactly the merges of the greedy algorithm in O(n^2) time; the merges are then
  * sorted by height and relabelled with a union-find, as SciPy does, giving SciPy's linkage format.
  * Heights are sqrt(d^2): with Euclidean input they are Ward's "increase in variance" distances;
  * with any other metric (the AMD L-inf distance of the zeolite study) it is the same recurrence
@@ -167,7 +166,7 @@ int st_ml_ward(st_ctx *ctx, int64_t n, const double *d, int64_t ldd, double *lin
         for (;;) {
             a = chain[len - 1];
             /* nearest active neighbour of a; the previous chain element wins ties, which makes
-               the chain end in a reciprocal pair (Mullner 2011, sec. 3.3) */
+               the chain end in a reciprocal pair (Mullner 2011) */
             int64_t prev = len >= 2 ? chain[len - 2] : -1;
             b = prev;
             double best = prev >= 0 ? d2[a * n + prev] : INFINITY;
@@ -192,7 +191,7 @@ int st_ml_ward(st_ctx *ctx, int64_t n, const double *d, int64_t ldd, double *lin
             int64_t c = alive[t];
             if (c == lo || c == hi) continue;
             double sc = size[c];
-            /* Lance-Williams, Ward coefficients (Murtagh & Contreras 2012, Table 1) */
+            /* Lance-Williams with Ward's coefficients (Lance & Williams 1967) */
             double v = ((sa + sc) * d2[lo * n + c] + (sb + sc) * d2[hi * n + c] - sc * dab) / (sa + sb + sc);
             d2[lo * n + c] = d2[c * n + lo] = v;
         }

@@ -3,7 +3,7 @@
  * Classical (Torgerson) MDS: B = -1/2 J D^(2) J with J = I - 11^T / n (double centring); if D is
  * Euclidean, B is the Gram matrix of the centred points and X = V_k Lambda_k^(1/2) recovers them up
  * to an isometry (Torgerson, Psychometrika 17, 401 (1952); Borg & Groenen, Modern MDS, 2nd ed.,
- * eq. 12.3-12.6).  The top eigenpairs come from LAPACK dsyevr (OpenBLAS), range "I".
+ * ch. 12).  The top eigenpairs come from LAPACK dsyevr (OpenBLAS), range "I".
  * t-SNE (van der Maaten & Hinton, JMLR 9, 2579 (2008)): conditional affinities p_j|i with a
  * Gaussian kernel on the given distances whose width matches the perplexity by bisection on
  * beta = 1/(2 sigma^2) (eq. 1 and sec. 2), symmetrised p_ij = (p_j|i + p_i|j) / (2n); Student-t

@@ -4,9 +4,9 @@
  * Objective (scikit-learn's parametrisation, so C means the same thing):
  *     f(w, b) = |w|^2 / 2 + C sum_i s_i [log(1 + exp(z_i)) - y_i z_i],   z_i = x_i . w + b,
  * s_i = sample weight x class weight; "balanced" class weights are n / (2 n_c) (King & Zeng,
- * Political Analysis 9, 137 (2001), eq. 9's weighting; scikit-learn's class_weight="balanced").
+ * Political Analysis 9, 137 (2001); scikit-learn's class_weight="balanced").
  * Gradient  g = w + C X^T (s o (sigma(z) - y)),  Hessian  H = I + C X^T diag(s sigma (1 - sigma)) X
- * (intercept unpenalised; Hastie, Tibshirani & Friedman, ESL 2nd ed., eq. 4.21-4.26 with the
+ * (intercept unpenalised; Hastie, Tibshirani & Friedman, ESL 2nd ed., sec. 4.4.1, with the
  * ridge term added).  Each step solves H d = -g by Cholesky (LAPACK dpotrf/dpotrs) and halves
  * the step until the Armijo condition holds (Nocedal & Wright, Numerical Optimization, 2nd ed.,
  * Alg. 3.1); it stops when the Newton decrement g^T H^-1 g / 2 falls below tol (1 + |f|) (Boyd &

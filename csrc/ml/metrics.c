@@ -3,7 +3,7 @@
  *
  * ROC AUC is the Mann-Whitney statistic: AUC = (R_pos - n_pos (n_pos + 1) / 2) / (n_pos n_neg),
  * R_pos = sum of the (1-based, tie-averaged) ranks of the positives in increasing score order
- * (Hanley & McNeil, Radiology 143, 29 (1982), eq. 2 with U = R_pos - n_pos (n_pos + 1) / 2).  It
+ * (Hanley & McNeil, Radiology 143, 29 (1982): the AUC is the Wilcoxon-Mann-Whitney U / (n_pos n_neg)).  It
  * equals P(s_pos > s_neg) + P(s_pos = s_neg) / 2, the area under the ROC curve drawn through the
  * tie groups with straight segments.
  * Average precision: AP = sum_k (R_k - R_{k-1}) P_k over the distinct thresholds in decreasing
@@ -72,7 +72,7 @@ int st_ml_roc_auc(st_ctx *ctx, int64_t n, const double *y, const double *score, 
         return st_fail(ctx, ST_ERR_NUMERIC, "ml_roc_auc: only one class present (%lld positives, "
                        "%lld negatives); AUC is undefined", (long long)npos, (long long)nneg);
     }
-    /* sum of tie-averaged ranks of the positives (Hanley & McNeil eq. 2) */
+    /* sum of tie-averaged ranks of the positives; U = R_pos - n_pos (n_pos + 1) / 2 */
     double rpos = 0;
     for (int64_t i = 0; i < n;) {
         int64_t j = i;

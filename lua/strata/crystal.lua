@@ -51,7 +51,7 @@ local function species_numbers(sp, fn, level)
     if type(s) == "number" then out[i] = s
     else
       local z = B.element_number(tostring(s))
-      if z == nil or z < 1 then error(fn .. ": unknown element '" .. tostring(s) .. "' in species", level + 1) end
+      if z == nil or z < 1 then error(fn .. ": unknown element '" .. tostring(s) .. "'", level + 1) end
       out[i] = z
     end
   end

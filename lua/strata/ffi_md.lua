@@ -14,9 +14,9 @@ return function(M)
   local ctx, fail, check, box_of = P.ctx, P.fail, P.check, P.box_of
   local V = M.V
 
-  local POT, SIM, OBS = {}, {}, {}
-  local WHAT = {[POT] = "md potential", [SIM] = "md simulation", [OBS] = "md observer"}
-  for _, mt in ipairs({POT, SIM, OBS}) do
+  local POT, SIM, OBS, NL = {}, {}, {}, {}
+  local WHAT = {[POT] = "md potential", [SIM] = "md simulation", [OBS] = "md observer", [NL] = "md neighbour list"}
+  for _, mt in ipairs({POT, SIM, OBS, NL}) do
     mt.__tostring = function(h)
       return string.format("%s (%s): %s", WHAT[mt], h.ptr ~= nil and "alive" or "freed", tostring(h.id))
     end
@@ -29,7 +29,8 @@ return function(M)
     if h.ptr == nil then error(WHAT[mt] .. " used after it was freed", 3) end
     return h.ptr
   end
-  POT.__name, SIM.__name, OBS.__name = "strata.md_potential", "strata.md_sim", "strata.md_observer"
+  POT.__name, SIM.__name, OBS.__name, NL.__name = "strata.md_potential", "strata.md_sim", "strata.md_observer",
+                                                   "strata.md_nlist"
 
   -- Dense float64 (rows x cols) data of array a (cols 0: 1-d); returns the pointer and an anchor.
   local function dense(a, rows, cols, what)
@@ -357,4 +358,53 @@ return function(M)
 
   function M.md_observer_samples(h) return tonumber(C.st_md_observer_samples(handle(h, OBS, 1, "md_observer_samples"))) end
   function M.md_observer_reset(h) C.st_md_observer_reset(handle(h, OBS, 1, "md_observer_reset")) end
+
+  -- ---- Verlet neighbour lists ----
+
+  function M.md_nlist_new(cutoff, skin, full)
+    if type(cutoff) ~= "number" then error("bad argument #1 to 'md_nlist_new' (number expected, got " .. type(cutoff) .. ")", 2) end
+    local out = ffi.new("st_md_nlist *[1]")
+    check(C.st_md_nlist_create(ctx, cutoff, skin or 0, full and 1 or 0, out), 2)
+    return setmetatable({ptr = ffi.gc(out[0], C.st_md_nlist_destroy), id = new_id()}, NL)
+  end
+
+  function M.md_nlist_free(h)
+    if getmetatable(h) ~= NL then error("bad argument #1 to 'free' (strata.md_nlist expected)", 2) end
+    if h.ptr ~= nil then
+      local p = h.ptr
+      h.ptr = nil
+      ffi.gc(p, nil)
+      C.st_md_nlist_destroy(p)
+    end
+  end
+  NL.__index = {free = M.md_nlist_free}
+
+  function M.md_nlist_update(h, at)
+    local nl = handle(h, NL, 1, "md_nlist_update")
+    local a = box_of(at)
+    local pbc = C.st_atoms_pbc(a)
+    local per = pbc[0] ~= 0 or pbc[1] ~= 0 or pbc[2] ~= 0
+    local rebuilt = ffi.new("int32_t[1]")
+    local rc = C.st_md_nlist_update(ctx, nl, C.st_atoms_count(a), C.st_atoms_positions(a), per and C.st_atoms_cell(a) or nil,
+                                    pbc, rebuilt)
+    if rc ~= 0 then return fail(rc) end
+    return rebuilt[0] ~= 0
+  end
+
+  function M.md_nlist_pairs(h, rmax)
+    local nl = handle(h, NL, 1, "md_nlist_pairs")
+    if type(rmax) ~= "number" then error("bad argument #2 to 'md_nlist_pairs' (number expected, got " .. type(rmax) .. ")", 2) end
+    local count = ffi.new("int64_t[1]")
+    local rc = C.st_md_nlist_pairs(ctx, nl, rmax, nil, nil, nil, 0, count)
+    if rc ~= 0 then return fail(rc) end
+    local p = tonumber(count[0])
+    local i, j, d = M.array_alloc("int32", {p}), M.array_alloc("int32", {p}), M.array_alloc("float64", {p, 3})
+    local ip, jp = ffi.cast("int32_t *", i.v.data), ffi.cast("int32_t *", j.v.data)
+    rc = C.st_md_nlist_pairs(ctx, nl, rmax, ip, jp, ffi.cast("double *", d.v.data), p, count)
+    if rc ~= 0 then return fail(rc) end
+    for k = 0, p - 1 do ip[k] = ip[k] + 1; jp[k] = jp[k] + 1 end   -- 1-based for Lua
+    return i, j, d
+  end
+
+  function M.md_nlist_builds(h) return tonumber(C.st_md_nlist_build_count(handle(h, NL, 1, "md_nlist_builds"))) end
 end

@@ -97,6 +97,16 @@ local function json_exact(v)
 end
 M.json_exact = json_exact
 
+-- The C kernels number atoms from 0 in their messages; Lua users count from 1.  Messages of the
+-- MD kernels that name an atom ("atom 12 is Ni", "atom 12 has ...", "atom 12: ...") are shifted here.
+local function lua_indices(msg)
+  if type(msg) ~= "string" then return msg end
+  return (msg:gsub("([Aa]tom )(%d+)( is )", function(a, i, b) return a .. (tonumber(i) + 1) .. b end)
+             :gsub("([Aa]tom )(%d+)( has )", function(a, i, b) return a .. (tonumber(i) + 1) .. b end)
+             :gsub("([Aa]tom )(%d+)(: )", function(a, i, b) return a .. (tonumber(i) + 1) .. b end))
+end
+M.lua_indices = lua_indices
+
 local function file_checksum(path)
   if not path then return nil end
   local text = util.read_file(path)
@@ -188,7 +198,7 @@ end
 function Potential:compute(at, o)
   if not atoms.is_atoms(at) then error("Potential:compute: expected an Atoms, got " .. type(at), 2) end
   local r, err = B.md_potential_compute(self._h, at:handle(), o and o.per_atom)
-  if not r then return nil, err end
+  if not r then return nil, lua_indices(err) end
   local v = r.virial
   r.virial = {{v[1], v[2], v[3]}, {v[4], v[5], v[6]}, {v[7], v[8], v[9]}}
   local pbc = at.pbc
@@ -313,6 +323,20 @@ function M.green_kubo(t, c)
   return s / 3
 end
 
+--- Running coordination number n(r) = rho sum over bins of g * shell volume (the exact shells of
+--- the histogram, so a perfect crystal gives whole numbers): a list matching res.x.
+function M.coordination(res, rho)
+  local r, g = res.x, res.y
+  local dr = #r > 1 and r[2] - r[1] or 2 * r[1]
+  local out, acc = {}, 0
+  for i = 1, #r do
+    local r0, r1 = r[i] - 0.5 * dr, r[i] + 0.5 * dr
+    if finite(g[i]) then acc = acc + rho * g[i] * 4 / 3 * math.pi * (r1 ^ 3 - r0 ^ 3) end
+    out[i] = acc
+  end
+  return out
+end
+
 --- First peak of g(r) (position, height), first minimum after it, and the coordination number
 --- n(r_min) = 4 pi rho integral_0^r_min g r^2 dr with rho = (N - 1)/V (atoms per Å³; the RDF
 --- normalisation of docs/md.md).  res: an RDF result; rho: number density.
@@ -327,13 +351,39 @@ function M.rdf_summary(res, rho)
   end
   local out = {first_peak = r[ip], peak_height = g[ip], first_minimum = im and r[im] or nil}
   if im and rho then
-    local dr = r[2] - r[1]
-    local s = 0
-    for i = 1, im do s = s + g[i] * r[i] * r[i] * dr end
-    out.coordination = 4 * math.pi * rho * s
+    out.coordination = M.coordination(res, rho)[im]
   end
   return out
 end
+
+-- ---- neighbour lists ---------------------------------------------------------------------------
+
+local NList = {}
+NList.__index = NList
+M.NList = NList
+
+--- md.nlist(cutoff[, {skin = 0, full = false}]) -> a Verlet list (docs/md.md, "Neighbour lists"):
+--- nl:update(atoms) -> rebuilt (true when the list had to be rebuilt: an atom moved more than
+--- skin/2, corrected for cell deformation) | nil, message; nl:pairs([rmax]) -> {i =, j = (int32
+--- arrays, 1-based, each pair once), d = (p x 3 array, x_j(image) - x_i, Å)}; nl:builds(); nl:free().
+function M.nlist(cutoff, o)
+  o = o or {}
+  if not (finite(cutoff) and cutoff > 0) then error("md.nlist: cutoff must be > 0 Å, got " .. tostring(cutoff), 2) end
+  return setmetatable({_h = B.md_nlist_new(cutoff, o.skin or 0, o.full), cutoff = cutoff, skin = o.skin or 0}, NList)
+end
+function NList:update(at)
+  if not atoms.is_atoms(at) then error("NList:update: expected an Atoms, got " .. type(at), 2) end
+  local r, err = B.md_nlist_update(self._h, at:handle())
+  if r == nil then return nil, lua_indices(err) end
+  return r
+end
+function NList:pairs(rmax)
+  local i, j, d = B.md_nlist_pairs(self._h, rmax or self.cutoff)
+  if not i then return nil, j end
+  return {i = i, j = j, d = d}
+end
+function NList:builds() return B.md_nlist_builds(self._h) end
+function NList:free() B.md_nlist_free(self._h) end
 
 -- ---- structures ----------------------------------------------------------------------------------
 
@@ -376,7 +426,9 @@ function M.closest_pair(at, rmax)
   local off = nl.offsets:flat()
   local i = 1
   while off[i + 1] < k do i = i + 1 end   -- pair k (1-based) belongs to atom i: off[i] < k <= off[i+1]
-  return i, nl.index[k] + 1, d[k]
+  local j = nl.index[k] + 1
+  if j < i then i, j = j, i end
+  return i, j, d[k]
 end
 
 -- ---- the Simulation class ------------------------------------------------------------------------
@@ -466,7 +518,8 @@ end
 --- "nhc", "langevin", "nhc", "npt"), T (K), dt (fs, required), P (bar, NPT), barostat ("iso",
 --- "aniso", "tri"), friction (1/fs), tau_t, tau_p (fs), seed, skin (Å), rebuild_every,
 --- max_energy_change (eV/atom), ... (docs/md.md); velocities: "auto" (default: the frame's
---- "velocities" array if it has one, else Maxwell-Boltzmann at T_init or T, else zero), "maxwell",
+--- "velocities" array if it has one, else Maxwell-Boltzmann at T_init or T, else zero; an explicit
+--- T_init always draws Maxwell-Boltzmann velocities), "maxwell",
 --- "zero", or an n x 3 array (Å/fs); masses (amu; default the frame's "masses" array or standard
 --- weights); min_distance (Å, default 0.5; false disables the overlap check); max_force (eV/Å,
 --- default 1000: larger starting forces mean overlapping atoms; false disables).
@@ -510,8 +563,8 @@ function M.Simulation(at, opts)
   local masses = opts.masses or at.arrays.masses
   if masses ~= nil then masses = as_array(masses, {n}) end
   local ok, h, cerr = pcall(B.md_sim_new, at:handle(), copts, masses)
-  if not ok then release_owned(); error(h, 2) end
-  if not h then release_owned(); return nil, cerr end
+  if not ok then release_owned(); error(lua_indices(h), 2) end
+  if not h then release_owned(); return nil, lua_indices(cerr) end
   for _, p in ipairs(pots) do B.md_sim_add_potential(h, p._h) end
   local numbers = at.numbers:totable()
   local pbc = at.pbc
@@ -522,7 +575,7 @@ function M.Simulation(at, opts)
   if restoring then return self end
   -- evaluate once: unknown species and absurd starting configurations fail here, clearly
   local th, err = B.md_sim_thermo(h)
-  if not th then self:free(); return nil, err end
+  if not th then self:free(); return nil, lua_indices(err) end
   if not finite(th.potential_energy) then
     self:free()
     return nil, string.format("md: the potential energy of the starting structure is %s (overlapping atoms?)",
@@ -548,7 +601,8 @@ function M.Simulation(at, opts)
   local T0 = opts.T_init or opts.T or opts.temperature
   if v == "auto" then
     local fv = at.arrays.velocities
-    if fv then v = fv elseif T0 and T0 > 0 then v = "maxwell" else v = "zero" end
+    if opts.T_init then v = "maxwell"          -- asked for explicitly: wins over the frame's velocities
+    elseif fv then v = fv elseif T0 and T0 > 0 then v = "maxwell" else v = "zero" end
   end
   if v == "maxwell" then
     if not (T0 and T0 > 0) then self:free(); error("md.Simulation: velocities = \"maxwell\" needs T or T_init > 0 K", 2) end
@@ -588,7 +642,7 @@ function Simulation:detach(obs) B.md_sim_detach(self._h, obs._h); self.observers
 --- conserved (eV), pressure_tensor (9, bar), dof, nlist_builds, dangerous_builds}.
 function Simulation:thermo()
   local t, err = B.md_sim_thermo(self._h)
-  if not t then return nil, err end
+  if not t then return nil, lua_indices(err) end
   local Pv = self.integrator == "npt" and self.options.pressure or t.pressure
   local etot = t.potential_energy + t.kinetic_energy
   return {step = t.step, time = t.time, T = t.temperature, epot = t.potential_energy, ekin = t.kinetic_energy,
@@ -674,7 +728,9 @@ function Simulation:run(nsteps, o)
   local traj_every = o.traj_every or every
   if not is_int(traj_every) or traj_every < 1 then error("Simulation:run: traj_every must be an integer >= 1", 2) end
   local ck_every = o.checkpoint_every
-  if ck_every ~= nil and (not is_int(ck_every) or ck_every < 1) then error("Simulation:run: checkpoint_every must be an integer >= 1", 2) end
+  if ck_every ~= nil and (not is_int(ck_every) or ck_every < 1) then
+    error("Simulation:run: checkpoint_every must be an integer >= 1", 2)
+  end
   local h = self._h
   local start = self:step()
   local target = start + nsteps
@@ -746,7 +802,7 @@ function Simulation:run(nsteps, o)
                            (o.checkpoint and ck_every) and next_multiple(s, ck_every) or math.huge)
       local good, msg = B.md_sim_run(h, nxt - s)
       if not good then
-        info.status, message = "exploded", msg
+        info.status, message = "exploded", lua_indices(msg)
         local now = self:step()
         info.steps = now - start
         if o.last_good then
@@ -906,7 +962,8 @@ function M.load(path, o)
 end
 
 M.doc = {
-  [M.potential] = "md.potential(spec) -> Potential | nil, msg: \"eam:/path/Cu_u3.eam\", \"lj:epsilon=0.0104,sigma=3.4\", or {name=, file=, params=, elements=}",
+  [M.potential] = "md.potential(spec) -> Potential | nil, msg: \"eam:/path/Cu_u3.eam\", " ..
+    "\"lj:epsilon=0.0104,sigma=3.4\", or {name=, file=, params=, elements=}",
   [M.Simulation] = "md.Simulation(atoms, {potential=, ensemble='nve'|'nvt'|'npt', T=, dt=, P=, seed=, ...}) -> sim | nil, msg",
   [M.load] = "md.load(path) -> sim, header | nil, msg: resume from a restart file (bit for bit, same thread count)",
   [M.observer] = "md.observer('rdf'|'msd'|'vacf', {every=, rmax=, nbins=, nlags=, origin_every=, species=})",

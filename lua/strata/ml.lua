@@ -108,7 +108,7 @@ function M.cluster_sizes(labels)
 end
 
 --- Homogeneity of a clustering with respect to classes: 1 - H(C|K) / H(C) (Rosenberg &
---- Hirschberg, EMNLP 2007, eq. 1-3); 1 when every cluster holds one class.  Also returns the purity
+--- Hirschberg, EMNLP 2007); 1 when every cluster holds one class.  Also returns the purity
 --- (fraction of items in their cluster's majority class).
 function M.homogeneity(classes, clusters)
   local n = #classes

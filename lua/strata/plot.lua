@@ -9,6 +9,7 @@
 --     y2label = "dH (nats)", vlines = {{x = 1350, label = "T_m"}},
 --   })
 -- x and y are Lua tables or 1-d arrays.  Non-finite values break a line (gaps).
+-- plot.scatter_map(path, spec) draws 2-D maps (MDS / t-SNE) coloured by category or value (below).
 local M = {}
 
 local COLORS = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",

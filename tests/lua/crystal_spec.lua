@@ -268,6 +268,19 @@ describe("ML kernels", function()
     assert.truthy(imp[2] > 5 * (imp[1] + imp[3]))
     g:free()
     assert.has_error(function() g:predict(Xs) end)
+    -- the parallel ensemble is the mean of boosters trained one by one with seeds seed + 0, 1, ...
+    local ens = assert(ml.gbt_ensemble(Xs, y, {n_estimators = 10, max_depth = 2, subsample = 0.6, seed = 4,
+                                               models = 3, predict = Xs}))
+    local sum_s, sum_p = strata.zeros({n, 4}), strata.zeros({n})
+    for m = 0, 2 do
+      local gm = ml.gbt{n_estimators = 10, max_depth = 2, subsample = 0.6, seed = 4 + m, nthread = 1}
+      assert(gm:fit(Xs, y))
+      sum_s = sum_s + gm:shap(Xs)
+      sum_p = sum_p + gm:predict(Xs)
+      gm:free()
+    end
+    assert.truthy((sum_s / 3 - ens.shap):abs():max() < 1e-12)
+    assert.truthy((sum_p / 3 - ens.pred):abs():max() < 1e-12)
     -- a bad parameter is reported by name at training time
     local g2 = ml.gbt{n_estimators = 5, params = {max_depth = "deep"}}
     local ok, err = pcall(function() return g2:fit(Xs, y) end)

@@ -185,7 +185,7 @@ describe("bin/strata command line", function()
       q(ABS_BIN) .. " -e " ..
       q("print(strata.host.layout, type(package.preload['strata.core']), " ..
         "package.path:find(strata.host.root .. '/lua/?.lua', 1, true) ~= nil, " ..
-        "package.cpath:find(strata.host.root .. '/build/lua/?.so', 1, true) ~= nil, " ..
+        "package.cpath:find(strata.host.root .. '/' .. (os.getenv('STRATA_BUILD') or 'build') .. '/lua/?.so', 1, true) ~= nil, " ..
         "type(strata.plugins), type(strata.doc), type(require('strata.pretty').format))"))
     assert.equal("", err)
     assert.equal(0, code)
