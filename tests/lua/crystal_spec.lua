@@ -15,6 +15,7 @@ local X = require "strata.crystal"
 local ml = require "strata.ml"
 local cli = require "strata.cli"
 local util = require "strata.util"
+local H = require "shared.spec_helpers"
 local array = require "strata.array"
 
 local SHARED = os.getenv("STRATA_SHARED") or "../shared"
@@ -22,34 +23,13 @@ local ZEO = SHARED .. "/data/zeolites"
 local have_zeo = util.exists(ZEO .. "/iza_dm.csv") and util.exists(ZEO .. "/iza_ideal/SOD.cif")
 local SKIP = "needs " .. ZEO .. " (absent)"
 
-local function near(a, b, tol, what)
-  assert(type(a) == "number" and type(b) == "number" and math.abs(a - b) <= tol,
-         string.format("%s: got %s, expected %.12g (tol %g)", what or "value", tostring(a), b, tol))
-end
+local near = H.near_fn(12)
 
-local tmp = os.tmpname()
-os.remove(tmp)
-tmp = tmp .. "-crystal-spec"
-assert(util.mkdir_p(tmp))
+local tmp = H.tmpdir("crystal-spec")
 
-local function write_text(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-  return path
-end
+local write_text = H.write_text
 
-local function recipe(name, args)
-  local saved = _G.print
-  _G.print = function() end
-  local ok, rc = pcall(cli.dispatch, name, args)
-  _G.print = saved
-  if not ok then
-    if cli.is_exit(rc) then return rc.exit, rc.message end
-    error(rc, 0)
-  end
-  return rc
-end
+local recipe = H.recipe
 
 local function index_of(names)
   local t = {}

@@ -13,6 +13,7 @@ local strata = require "strata"
 local E = require "strata.entropy"
 local cli = require "strata.cli"
 local util = require "strata.util"
+local H = require "shared.spec_helpers"
 local array = require "strata.array"
 
 local SHARED = os.getenv("STRATA_SHARED") or "../shared"
@@ -23,35 +24,13 @@ local function shared(rel)
   return nil
 end
 
-local function near(a, b, tol, what)
-  assert(type(a) == "number" and type(b) == "number" and math.abs(a - b) <= tol,
-         string.format("%s: got %s, expected %.12g (tol %g)", what or "value", tostring(a), b, tol))
-end
+local near = H.near_fn(12)
 
-local tmp = os.tmpname()
-os.remove(tmp)
-tmp = tmp .. "-entropy-spec"
-assert(util.mkdir_p(tmp))
+local tmp = H.tmpdir("entropy-spec")
 
-local function write_text(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-  return path
-end
+local write_text = H.write_text
 
--- Run a recipe in-process with its printing silenced; returns the status (or the exit object).
-local function recipe(name, args)
-  local saved = _G.print
-  _G.print = function() end
-  local ok, rc = pcall(cli.dispatch, name, args)
-  _G.print = saved
-  if not ok then
-    if cli.is_exit(rc) then return rc.exit, rc.message end
-    error(rc, 0)
-  end
-  return rc
-end
+local recipe = H.recipe
 
 local function read_json(path)
   local text = assert(util.read_file(path))

@@ -15,6 +15,7 @@ local strata = require "strata"
 local md = require "strata.md"
 local cli = require "strata.cli"
 local util = require "strata.util"
+local H = require "shared.spec_helpers"
 local B = require "strata.backend"
 
 local CU = "/usr/share/lammps/potentials/Cu_u3.eam"
@@ -22,35 +23,13 @@ local HAVE_CU = util.exists(CU)
 local function need_cu() if not HAVE_CU then pending("needs " .. CU .. " (Debian package lammps-data)") end return HAVE_CU end
 local LJ_AR = "lj:epsilon=0.0104,sigma=3.40,rc=8.5"
 
-local function near(a, b, tol, what)
-  assert(type(a) == "number" and type(b) == "number" and math.abs(a - b) <= tol,
-         string.format("%s: got %s, expected %.15g (tol %g)", what or "value", tostring(a), b, tol))
-end
+local near = H.near_fn(15)
 local function has(s, sub) assert(type(s) == "string" and s:find(sub, 1, true), string.format("expected '%s' in: %s", sub, tostring(s))) end
 
-local tmp = os.tmpname()
-os.remove(tmp)
-tmp = tmp .. "-md-spec"
-assert(util.mkdir_p(tmp))
-local function write_text(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-  return path
-end
+local tmp = H.tmpdir("md-spec")
+local write_text = H.write_text
 
--- Run a recipe in-process with its printing silenced; returns the status (or exit code and message).
-local function recipe(name, args)
-  local saved = _G.print
-  _G.print = function() end
-  local ok, rc = pcall(cli.dispatch, name, args)
-  _G.print = saved
-  if not ok then
-    if cli.is_exit(rc) then return rc.exit, rc.message end
-    error(rc, 0)
-  end
-  return rc
-end
+local recipe = H.recipe
 
 -- The displaced, sheared Cu crystal whose LAMMPS numbers are below: 3 x 3 x 3 fcc cells, a = 3.615 Å,
 -- lower-triangular cell with tilts (0.6, -0.4, 0.3), every coordinate displaced by 0.12 (2u - 1) Å,
