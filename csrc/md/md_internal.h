@@ -133,7 +133,7 @@ ST_HIDDEN void md_gauss2(uint64_t seed, uint32_t stream, uint64_t a, uint32_t b,
 
 /* ---- built-in classes ---- */
 extern const st_md_potential_class md_class_lj, md_class_morse, md_class_eam, md_class_eam_alloy,
-    md_class_sw, md_class_tersoff, md_class_mb, md_class_mb_scaled, md_class_mb5d,
+    md_class_sw, md_class_tersoff, md_class_mb, md_class_mb_scaled, md_class_mb5d, md_class_mb_rings,
     md_class_threewell, md_class_threewell_scaled, md_class_harmonic;
 
 /* ---- observers (sampled by the sim) ---- */

@@ -9,16 +9,18 @@
  *                         eV, lengths x 16 Å: V_s(X, Y) = 0.04337209302 * 0.2 * V((X - 32)/16, (Y - 8)/16)
  *   muller-brown-5d       V_s(q0, q2) + 0.1 [(q1-25)^2 + (q3-25)^2 + (q4-25)^2] (eV, Å); params
  *                         k = 0.2 eV/Å^2 (= 2 x 0.1) and centre = 25 Å may be changed
+ *   muller-brown-rings    the multitask-CV study's 5D version: V_s(s1, s2) on hidden coordinates
+ *                         s1 = sqrt(q0^2 + q1^2 + 1e-7 q4^2), s2 = sqrt(q2^2 + q3^2), so each basin
+ *                         becomes a ring; the force is zero where s1 or s2 vanishes (a cusp)
  *   three-well            3 e^{-x^2-(y-1/3)^2} - 3 e^{-x^2-(y-5/3)^2} - 5 e^{-(x-1)^2-y^2}
  *                         - 5 e^{-(x+1)^2-y^2} + 0.2 x^4 + 0.2 (y-1/3)^4 on (q0, q1)
  *   three-well-scaled     energies / 2, lengths x 4, centre offset 7.5:
  *                         V_s(X, Y) = 0.5 V((X - 7.5)/4, (Y - 7.5)/4)  (our reading of the study)
  *   harmonic              k/2 sum_i |x_i - c|^2 on every atom, params k (eV/Å^2), cx, cy, cz
  * Coordinates a model does not use feel no force.  The energy is attributed to atom 0.
- *
- * Not done: the ring-shaped 5D embedding on hidden coordinates (s1 = sqrt(x1^2 + x2^2 + ...)).
  */
 #include "md_internal.h"
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,7 +29,7 @@ typedef struct model_state {
     double k, c[3];
 } model_state;
 
-enum { M_MB, M_MBS, M_MB5, M_TW, M_TWS, M_HARM };
+enum { M_MB, M_MBS, M_MB5, M_TW, M_TWS, M_HARM, M_MBR };
 
 static const double mbA[4] = {-200, -100, -170, 15}, mba[4] = {-1, -1, -6.5, 0.7}, mbb[4] = {0, 0, 11, 0.6},
                     mbc[4] = {-10, -10, -6.5, 0.7}, mbx[4] = {1, 0, -0.5, -1}, mby[4] = {0, 0.5, 1.5, 1};
@@ -109,6 +111,7 @@ CREATOR(mb5_create, M_MB5)
 CREATOR(tw_create, M_TW)
 CREATOR(tws_create, M_TWS)
 CREATOR(harm_create, M_HARM)
+CREATOR(mbr_create, M_MBR)
 
 static void model_destroy(void *state) { free(state); }
 static double model_cutoff(const void *state) { (void)state; return 0; }
@@ -118,7 +121,7 @@ static int model_compute(st_ctx *ctx, void *state, st_md_pot_args *a)
     model_state *s = state;
     const double *q = a->x;
     double *f = a->forces;
-    int64_t need = s->kind == M_MB5 ? 5 : (s->kind == M_HARM ? 0 : 2);
+    int64_t need = (s->kind == M_MB5 || s->kind == M_MBR) ? 5 : (s->kind == M_HARM ? 0 : 2);
     if (3 * a->n < need)
         return st_fail(ctx, ST_ERR_ARG, "model potential: needs %lld coordinates (%lld atoms), got %lld atoms",
                        (long long)need, (long long)((need + 2) / 3), (long long)a->n);
@@ -142,6 +145,22 @@ static int model_compute(st_ctx *ctx, void *state, st_md_pot_args *a)
             f[c] -= s->k * d;
         }
         break;
+    case M_MBR: {
+        /* Sun et al., JCTC 2022: hidden coordinates s1, s2; chain rule through the square roots */
+        double s1 = sqrt(q[0] * q[0] + q[1] * q[1] + 1e-7 * q[4] * q[4]);
+        double s2 = sqrt(q[2] * q[2] + q[3] * q[3]);
+        v = mb_scaled(s1, s2, &gx, &gy);
+        if (s1 > 0) {
+            f[0] -= gx * q[0] / s1;
+            f[1] -= gx * q[1] / s1;
+            f[4] -= gx * 1e-7 * q[4] / s1;
+        }
+        if (s2 > 0) {
+            f[2] -= gy * q[2] / s2;
+            f[3] -= gy * q[3] / s2;
+        }
+        break;
+    }
     case M_TW:
         v = threewell(q[0], q[1], &gx, &gy);
         f[0] -= gx; f[1] -= gy;
@@ -170,6 +189,7 @@ static int model_compute(st_ctx *ctx, void *state, st_md_pot_args *a)
 MODEL_CLASS(md_class_mb, "muller-brown", "2D Müller-Brown surface on (q0, q1)", mb_create)
 MODEL_CLASS(md_class_mb_scaled, "muller-brown-scaled", "Müller-Brown scaled to eV and Å (Sun et al. 2022)", mbs_create)
 MODEL_CLASS(md_class_mb5d, "muller-brown-5d", "scaled Müller-Brown on (q0, q2) + 0.1 (q - 25)^2 on q1, q3, q4", mb5_create)
+MODEL_CLASS(md_class_mb_rings, "muller-brown-rings", "scaled Müller-Brown on s1 = |(q0, q1, 3.2e-4 q4)|, s2 = |(q2, q3)| (5D rings)", mbr_create)
 MODEL_CLASS(md_class_threewell, "three-well", "three-hole potential on (q0, q1)", tw_create)
 MODEL_CLASS(md_class_threewell_scaled, "three-well-scaled", "three-hole potential, energies / 2, lengths x 4, offset 7.5", tws_create)
 MODEL_CLASS(md_class_harmonic, "harmonic", "k/2 |x - c|^2 on every atom, params k cx cy cz", harm_create)

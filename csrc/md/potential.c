@@ -31,7 +31,7 @@ double st_md_constant(int id)
 /* ---- registry ---- */
 static const st_md_potential_class *const builtin[] = {
     &md_class_lj, &md_class_morse, &md_class_eam, &md_class_eam_alloy, &md_class_sw, &md_class_tersoff,
-    &md_class_mb, &md_class_mb_scaled, &md_class_mb5d, &md_class_threewell, &md_class_threewell_scaled,
+    &md_class_mb, &md_class_mb_scaled, &md_class_mb5d, &md_class_mb_rings, &md_class_threewell, &md_class_threewell_scaled,
     &md_class_harmonic};
 enum { NBUILTIN = sizeof builtin / sizeof builtin[0], MAXEXTRA = 64 };
 static const st_md_potential_class *extra[MAXEXTRA];

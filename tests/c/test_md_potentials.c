@@ -235,6 +235,7 @@ static const potcase cases[] = {
     {"muller-brown", "muller-brown", NULL, NULL, -1, 1e-6, 1e-6},
     {"muller-brown-scaled", "muller-brown-scaled", NULL, NULL, -2, 1e-5, 1e-6},
     {"muller-brown-5d", "muller-brown-5d", NULL, NULL, -3, 1e-5, 1e-6},
+    {"muller-brown-rings", "muller-brown-rings", NULL, NULL, -3, 1e-5, 1e-6},
     {"three-well", "three-well", NULL, NULL, -1, 1e-6, 1e-6},
     {"three-well-scaled", "three-well-scaled", NULL, NULL, -4, 1e-5, 1e-6},
     {"harmonic", "harmonic", NULL, "k=0.7 cx=1 cy=-2 cz=0.5", -1, 1e-5, 1e-7},
@@ -691,6 +692,13 @@ TEST(muller_brown_stationary_points)
     CHECK_NEAR(energy_of(ctx, m5, 2, q, NULL, NULL, pbc0), energy_of(ctx, ms, 1, b3, NULL, NULL, pbc0), 1e-14);
     q[3] = 27;
     CHECK_NEAR(energy_of(ctx, m5, 2, q, NULL, NULL, pbc0), energy_of(ctx, ms, 1, b3, NULL, NULL, pbc0) + 0.4, 1e-14);
+    /* 5D rings: any rotation in the (q0, q1) and (q2, q3) planes maps a minimum onto the same
+       energy; at q4 = 0 the hidden coordinates are the radii */
+    st_md_potential *mr = make_pot(ctx, "muller-brown-rings", NULL, NULL);
+    double th = 0.7, ph = 2.1;
+    double r5[6] = {xm[0] * cos(th), xm[0] * sin(th), xm[1] * cos(ph), xm[1] * sin(ph), 0, 0};
+    CHECK_NEAR(energy_of(ctx, mr, 2, r5, NULL, NULL, pbc0), energy_of(ctx, ms, 1, b3, NULL, NULL, pbc0), 1e-12);
+    st_md_potential_destroy(mr);
     /* three-well: mirror symmetric in x; the scaled one is half the classic at mapped points */
     st_md_potential *tw = make_pot(ctx, "three-well", NULL, NULL), *tws = make_pot(ctx, "three-well-scaled", NULL, NULL);
     double p1[3] = {0.7, 0.3, 0}, p2[3] = {-0.7, 0.3, 0}, p3[3] = {0.7 * 4 + 7.5, 0.3 * 4 + 7.5, 0};
