@@ -11,7 +11,10 @@ B=${STRATA_BUILD:-build}
 export STRATA_BIN=${STRATA_BIN:-bin/strata}
 # An AddressSanitizer build loaded into stock luajit needs the ASan runtime first.
 FFI_PRELOAD=""
-if nm -D "$B/libstrata.so" 2>/dev/null | grep -q __asan_init; then FFI_PRELOAD=$(gcc -print-file-name=libasan.so); fi
+# (libstdc++ too, so ASan can intercept the C++ exceptions libxgboost throws internally.)
+if nm -D "$B/libstrata.so" 2>/dev/null | grep -q __asan_init; then
+  FFI_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so.6)"
+fi
 pass=0; fail=0; skip=0; failed_names=()
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
