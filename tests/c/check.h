@@ -47,4 +47,20 @@ static inline const char *SHARED(const char *rel)
     snprintf(b, 1024, "%s/data/%s", root, rel);
     return access(b, R_OK) == 0 ? b : NULL;
 }
+
+/* A path inside one scratch folder per test program (/tmp/strata-test-XXXXXX, made on first use);
+ * the last four results stay valid.  NULL if the folder cannot be made. */
+static char check_tmpdir[64];
+static inline const char *tmp_path(const char *name)
+{
+    static char buf[4][256];
+    static int k;
+    if (!check_tmpdir[0]) {
+        strcpy(check_tmpdir, "/tmp/strata-test-XXXXXX");
+        if (!mkdtemp(check_tmpdir)) return NULL;
+    }
+    char *b = buf[k++ & 3];
+    snprintf(b, 256, "%s/%s", check_tmpdir, name);
+    return b;
+}
 #endif

@@ -7,20 +7,6 @@
 #include <sys/stat.h>
 
 /* ---------------------------------------------------------------- helpers */
-static char tmpdir[64];
-
-static const char *tmp_path(const char *name)
-{
-    static char buf[4][256];
-    static int k;
-    if (!tmpdir[0]) {
-        strcpy(tmpdir, "/tmp/strata-extxyz-XXXXXX");
-        if (!mkdtemp(tmpdir)) return NULL;
-    }
-    char *b = buf[k++ & 3];
-    snprintf(b, 256, "%s/%s", tmpdir, name);
-    return b;
-}
 
 /* Read every frame of a text; returns the status, frames in *out (caller frees). */
 static int read_all_string(st_ctx *ctx, const char *text, const char *fmt, st_atoms ***out, int *nf)
@@ -745,6 +731,6 @@ int main(void)
     RUN(write_read_bit_exact);
     RUN(write_errors);
     RUN(shared_datasets);
-    if (tmpdir[0]) rmdir(tmpdir);
+    if (check_tmpdir[0]) rmdir(check_tmpdir);
     return DONE();
 }

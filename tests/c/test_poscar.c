@@ -6,20 +6,6 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-static char tmpdir[64];
-
-static const char *tmp_path(const char *name)
-{
-    static char buf[4][256];
-    static int k;
-    if (!tmpdir[0]) {
-        strcpy(tmpdir, "/tmp/strata-poscar-XXXXXX");
-        if (!mkdtemp(tmpdir)) return NULL;
-    }
-    char *b = buf[k++ & 3];
-    snprintf(b, 256, "%s/%s", tmpdir, name);
-    return b;
-}
 
 /* Read one structure from text (format "poscar"); NULL with the message in ctx on error. */
 static st_atoms *read_text(st_ctx *ctx, const char *text, int *status)
@@ -411,6 +397,6 @@ int main(void)
     RUN(mutations);
     RUN(round_trip_random);
     RUN(writer);
-    if (tmpdir[0]) rmdir(tmpdir);
+    if (check_tmpdir[0]) rmdir(check_tmpdir);
     return DONE();
 }
