@@ -48,6 +48,7 @@ ST_HIDDEN void st_txt_real_str(double v, char *buf);
 ST_HIDDEN int st_txt_element(const char *t);
 ST_HIDDEN int64_t st_txt_size(st_source *src);
 ST_HIDDEN const char *st_txt_show(const char *t, char *buf);
+ST_HIDDEN int st_txt_need_line(st_ctx *ctx, st_source *src, const char *what);
 enum { TXT_OK = 0, TXT_BAD = 1, TXT_RANGE = 2 };
 
 extern const st_format st_format_extxyz;

@@ -52,15 +52,6 @@ static int dump_open(st_ctx *ctx, st_source *src, void **state)
 
 static void dump_close(void *state) { free(state); }
 
-static int next_line(st_ctx *ctx, st_source *src, const char *what)
-{
-    int rc = st_src_getline(ctx, src);
-    if (rc < 0) return -rc;
-    if (rc == 0)
-        return st_fail(ctx, ST_ERR_PARSE, "%s: line %lld: file ends; expected %s", src->name,
-                       (long long)src->lineno + 1, what);
-    return ST_OK;
-}
 
 /* What a column of the ATOMS line feeds. */
 enum { C_SKIP, C_ID, C_TYPE, C_ELEMENT, C_POS, C_ARRAY };
@@ -176,7 +167,7 @@ static int dump_next(st_ctx *ctx, void *state, st_source *src, st_atoms **out)
         p += 5;
         p += strspn(p, " \t");
         if (!strncmp(p, "TIMESTEP", 8)) {
-            if ((rc = next_line(ctx, src, "the time step"))) goto fail;
+            if ((rc = st_txt_need_line(ctx, src, "the time step"))) goto fail;
             char *t[2];
             int64_t step;
             if (st_txt_split(src->line, t, 2) != 1 || st_txt_int(t[0], &step)) {
@@ -194,12 +185,12 @@ static int dump_next(st_ctx *ctx, void *state, st_source *src, st_atoms **out)
             if (rc) goto fail;
             have_step = 1;
         } else if (!strncmp(p, "UNITS", 5)) {
-            if ((rc = next_line(ctx, src, "the units style"))) goto fail;
+            if ((rc = st_txt_need_line(ctx, src, "the units style"))) goto fail;
             char *t[2];
             if (st_txt_split(src->line, t, 2) >= 1 && (rc = st_atoms_info_set_string(ctx, a, "units", t[0])))
                 goto fail;
         } else if (!strncmp(p, "TIME", 4)) {
-            if ((rc = next_line(ctx, src, "the simulation time"))) goto fail;
+            if ((rc = st_txt_need_line(ctx, src, "the simulation time"))) goto fail;
             char *t[2];
             double tm;
             if (st_txt_split(src->line, t, 2) != 1 || st_txt_real(t[0], 0, &tm)) {
@@ -209,7 +200,7 @@ static int dump_next(st_ctx *ctx, void *state, st_source *src, st_atoms **out)
             }
             if ((rc = st_atoms_info_set_real(ctx, a, "time", 0, NULL, &tm))) goto fail;
         } else if (!strncmp(p, "NUMBER OF ATOMS", 15)) {
-            if ((rc = next_line(ctx, src, "the number of atoms"))) goto fail;
+            if ((rc = st_txt_need_line(ctx, src, "the number of atoms"))) goto fail;
             char *t[2];
             nline = src->lineno;
             int nt = st_txt_split(src->line, t, 2);
@@ -251,7 +242,7 @@ static int dump_next(st_ctx *ctx, void *state, st_source *src, st_atoms **out)
             double b[3][4];
             int want = tri ? 3 : general ? 4 : 2;
             for (int d = 0; d < 3; d++) {
-                if ((rc = next_line(ctx, src, "a box bounds line"))) goto fail;
+                if ((rc = st_txt_need_line(ctx, src, "a box bounds line"))) goto fail;
                 int m = st_txt_split(src->line, t, 12);
                 if (m != want) {
                     rc = st_fail(ctx, ST_ERR_PARSE, "%s: line %lld: BOX BOUNDS: expected %d numbers, got %d",
@@ -293,7 +284,7 @@ static int dump_next(st_ctx *ctx, void *state, st_source *src, st_atoms **out)
                          (long long)src->lineno, st_txt_show(p, show));
             goto fail;
         }
-        if ((rc = next_line(ctx, src, "the next 'ITEM:' line"))) goto fail;
+        if ((rc = st_txt_need_line(ctx, src, "the next 'ITEM:' line"))) goto fail;
     }
     (void)have_step;
     if (n < 0 || !have_box) {

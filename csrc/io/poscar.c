@@ -46,16 +46,6 @@ static int poscar_open(st_ctx *ctx, st_source *src, void **state)
 
 static void poscar_close(void *state) { free(state); }
 
-/* Next line, which must exist: `what` names the expected content for the message. */
-static int need_line(st_ctx *ctx, st_source *src, const char *what)
-{
-    int rc = st_src_getline(ctx, src);
-    if (rc < 0) return -rc;
-    if (rc == 0)
-        return st_fail(ctx, ST_ERR_PARSE, "%s: line %lld: file ends; expected %s", src->name,
-                       (long long)src->lineno + 1, what);
-    return ST_OK;
-}
 
 /* Parse `n` numbers from the first tokens of the current line. Position-like values must be
  * finite; `field` names the line's content for messages. */
@@ -99,7 +89,7 @@ static int poscar_next(st_ctx *ctx, void *state, st_source *src, st_atoms **out)
     *out = NULL;
     if (s->done) return ST_OK;
     s->done = 1;
-    if ((rc = need_line(ctx, src, "a comment line (this POSCAR is empty)"))) return rc;
+    if ((rc = st_txt_need_line(ctx, src, "a comment line (this POSCAR is empty)"))) return rc;
     char *comment = st_strdup(src->line);
     int32_t *znum = malloc(MAXSPECIES * sizeof *znum);
     int64_t *counts = malloc(MAXSPECIES * sizeof *counts);
@@ -109,7 +99,7 @@ static int poscar_next(st_ctx *ctx, void *state, st_source *src, st_atoms **out)
     /* scaling factor(s) */
     double scale[3] = {1, 1, 1};
     int negvol = 0;
-    if ((rc = need_line(ctx, src, "the scaling factor"))) goto fail;
+    if ((rc = st_txt_need_line(ctx, src, "the scaling factor"))) goto fail;
     {
         int nt = st_txt_split(src->line, tok, 16);
         int ns = nt >= 3 && st_txt_real(tok[1], 0, &v[0]) == TXT_OK &&
@@ -137,7 +127,7 @@ static int poscar_next(st_ctx *ctx, void *state, st_source *src, st_atoms **out)
     double cell[9];
     static const char *vec_name[3] = {"lattice vector a", "lattice vector b", "lattice vector c"};
     for (int i = 0; i < 3; i++) {
-        if ((rc = need_line(ctx, src, vec_name[i]))) goto fail;
+        if ((rc = st_txt_need_line(ctx, src, vec_name[i]))) goto fail;
         if ((rc = line_numbers(ctx, src, 3, &cell[3 * i], vec_name[i], tok, NULL))) goto fail;
     }
     if (negvol) {
@@ -154,7 +144,7 @@ static int poscar_next(st_ctx *ctx, void *state, st_source *src, st_atoms **out)
         for (int k = 0; k < 3; k++) cell[3 * i + k] *= scale[k];
 
     /* element line (VASP 5) or counts (VASP 4) */
-    if ((rc = need_line(ctx, src, "element symbols or atom counts"))) goto fail;
+    if ((rc = st_txt_need_line(ctx, src, "element symbols or atom counts"))) goto fail;
     int nsp = 0;
     {
         int64_t iv;
@@ -167,7 +157,7 @@ static int poscar_next(st_ctx *ctx, void *state, st_source *src, st_atoms **out)
         if (!vasp4) {
             symline = line6;
             line6 = NULL;
-            rc = need_line(ctx, src, "atom counts per species");
+            rc = st_txt_need_line(ctx, src, "atom counts per species");
             if (rc) {
                 free(symline);
                 goto fail;
@@ -255,14 +245,14 @@ static int poscar_next(st_ctx *ctx, void *state, st_source *src, st_atoms **out)
     }
 
     /* selective dynamics, coordinate mode */
-    if ((rc = need_line(ctx, src, "'Selective dynamics', 'Direct' or 'Cartesian'"))) goto fail;
+    if ((rc = st_txt_need_line(ctx, src, "'Selective dynamics', 'Direct' or 'Cartesian'"))) goto fail;
     int selective = 0;
     {
         const char *p = src->line;
         while (isspace((unsigned char)*p)) p++;
         if (*p == 'S' || *p == 's') {
             selective = 1;
-            if ((rc = need_line(ctx, src, "'Direct' or 'Cartesian'"))) goto fail;
+            if ((rc = st_txt_need_line(ctx, src, "'Direct' or 'Cartesian'"))) goto fail;
         }
     }
     const char *p = src->line;

@@ -136,3 +136,15 @@ const char *st_txt_show(const char *t, char *buf)
     buf[i] = 0;
     return buf;
 }
+
+/* Read the next line, which must exist: at the end of the input the message names the line that
+ * was expected (`what`, e.g. "the number of atoms"). */
+int st_txt_need_line(st_ctx *ctx, st_source *src, const char *what)
+{
+    int rc = st_src_getline(ctx, src);
+    if (rc < 0) return -rc;
+    if (rc == 0)
+        return st_fail(ctx, ST_ERR_PARSE, "%s: line %lld: file ends; expected %s", src->name,
+                       (long long)src->lineno + 1, what);
+    return ST_OK;
+}
