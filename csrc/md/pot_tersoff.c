@@ -147,27 +147,16 @@ typedef struct tnbr { int32_t k; int32_t t; double d[3], r; } tnbr;
 static int ters_compute(st_ctx *ctx, void *state, st_md_pot_args *a)
 {
     ters_state *s = state;
-    const int64_t n = a->n, next = a->next;
+    const int64_t n = a->n;
     char label[600];
     snprintf(label, sizeof label, "tersoff (%s)", s->file);
-    if (!a->full_offsets) return st_fail(ctx, ST_ERR_INTERNAL, "%s: full neighbour list missing", label);
-    if (next > s->type_cap) {
-        int32_t *tp = realloc(s->type, sizeof(int32_t) * (size_t)next);
-        if (!tp) return st_fail(ctx, ST_ERR_NOMEM, "%s: out of memory", label);
-        s->type = tp;
-        s->type_cap = next;
-    }
-    int rc = md_species_types(ctx, &s->tp.sp, label, a, s->type);
-    if (rc) return rc;
-    int64_t maxnb = 1;
-    for (int64_t i = 0; i < n; i++)
-        if (a->full_offsets[i + 1] - a->full_offsets[i] > maxnb) maxnb = a->full_offsets[i + 1] - a->full_offsets[i];
-    int nth = a->nthreads;
-    if ((int64_t)nth > n / 1024 + 1) nth = (int)(n / 1024 + 1);
-    rc = md_tforce_init(ctx, &s->tf, a, nth);
-    if (rc) return rc;
-    tnbr *scratch = malloc(sizeof(tnbr) * (size_t)(maxnb * nth));
-    if (!scratch) return st_fail(ctx, ST_ERR_NOMEM, "%s: out of memory", label);
+    int nth;
+    int64_t maxnb;
+    void *scratch_mem;
+    int rc = md_threebody_begin(ctx, label, a, &s->tp, &s->type, &s->type_cap, &s->tf, sizeof(tnbr), &nth,
+                                &maxnb, &scratch_mem);
+    if (rc) { free(scratch_mem); return rc; }
+    tnbr *scratch = scratch_mem;
     double epart[64 * 8];
     memset(epart, 0, sizeof epart);
     const double *x = a->x;

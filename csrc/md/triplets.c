@@ -123,3 +123,31 @@ void md_triplets_free(md_triplets *t)
     free(t->v);
     t->v = NULL;
 }
+
+int md_threebody_begin(st_ctx *ctx, const char *label, st_md_pot_args *a, const md_triplets *tp,
+                       int32_t **type, int64_t *type_cap, md_tforce *tf, size_t nbr_size, int *nth,
+                       int64_t *maxnb_out, void **scratch)
+{
+    const int64_t n = a->n, next = a->next;
+    *scratch = NULL;
+    if (!a->full_offsets) return st_fail(ctx, ST_ERR_INTERNAL, "%s: full neighbour list missing", label);
+    if (next > *type_cap) {
+        int32_t *t = realloc(*type, sizeof(int32_t) * (size_t)next);
+        if (!t) return st_fail(ctx, ST_ERR_NOMEM, "%s: out of memory", label);
+        *type = t;
+        *type_cap = next;
+    }
+    int rc = md_species_types(ctx, &tp->sp, label, a, *type);
+    if (rc) return rc;
+    int64_t maxnb = 1;
+    for (int64_t i = 0; i < n; i++)
+        if (a->full_offsets[i + 1] - a->full_offsets[i] > maxnb) maxnb = a->full_offsets[i + 1] - a->full_offsets[i];
+    *maxnb_out = maxnb;
+    *nth = a->nthreads;
+    if ((int64_t)*nth > n / 1024 + 1) *nth = (int)(n / 1024 + 1);
+    rc = md_tforce_init(ctx, tf, a, *nth);
+    if (rc) return rc;
+    *scratch = malloc(nbr_size * (size_t)(maxnb * *nth));
+    if (!*scratch) return st_fail(ctx, ST_ERR_NOMEM, "%s: out of memory", label);
+    return ST_OK;
+}
